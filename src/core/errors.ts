@@ -1,0 +1,35 @@
+/**
+ * weft's error classes.
+ *
+ * They mirror Python's names so that code ported from Python reads the same, and they are
+ * registered with the transport (see `transport/errors.ts`) so that an error raised in one
+ * thread arrives in another as the same class.
+ */
+
+/** Python's `RuntimeError`: an operation is not valid in the object's current state. */
+export class RuntimeError extends Error {
+  override name = "RuntimeError";
+}
+
+/**
+ * Python's `ValueError`. It extends `RangeError` so that every bad numeric argument
+ * satisfies both `instanceof ValueError` and `instanceof RangeError`.
+ */
+export class ValueError extends RangeError {
+  override name = "ValueError";
+}
+
+/** A `*Sync` method was called on the main thread, where it would freeze the event loop. */
+export class MainThreadBlockingError extends Error {
+  override name = "MainThreadBlockingError";
+}
+
+/** A barrier was broken (aborted, reset, timed out, or its action threw) while waiting on it. */
+export class BrokenBarrierError extends RuntimeError {
+  override name = "BrokenBarrierError";
+}
+
+/** A wait did not finish in time (raised where a timeout is an error rather than a `false`). */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}

@@ -1,0 +1,105 @@
+/**
+ * The parking word: every weft primitive is a few Int32 cells of shared memory, and a
+ * thread that must wait parks on one of them (Atomics.wait in a thread, Atomics.waitAsync
+ * on an event loop), as in WebKit's WTF::Lock and Rust's parking_lot.
+ *
+ * Two platform traps are handled here, once, for every primitive:
+ *  - A pending `Atomics.waitAsync` does not keep Node's event loop alive, so while any
+ *    async waiter is parked we hold a referenced timer.
+ *  - An async wait cannot be withdrawn from the kernel-side waiter list when its
+ *    AbortSignal fires. The promise rejects at once, but the waiter stays parked as a
+ *    "ghost" until it times out or is notified. A notify that lands on a ghost was meant
+ *    for a live waiter, so the primitive passes an `onGhostWake` that forwards it.
+ */
+import { currentConfig } from "./config.js";
+import { MainThreadBlockingError } from "./errors.js";
+import { isMainThread } from "./identity.js";
+import { remaining } from "./timeouts.js";
+
+/** What a park returned: woken by a notify, the cell had already changed, or time ran out. */
+export type ParkResult = "ok" | "not-equal" | "timed-out";
+
+/** How many times a waiter re-reads a cell before it pays for a kernel wake-up (~46 µs here). */
+export const SPIN_LIMIT = 200;
+
+/**
+ * Throws `MainThreadBlockingError` when a `*Sync` method is called on the main thread
+ * without `configure({ allowMainThreadBlocking: true })`.
+ */
+export function assertMayBlock(method: string, asyncForm: string): void {
+  if (isMainThread && !currentConfig().allowMainThreadBlocking) {
+    throw new MainThreadBlockingError(
+      `${method} would block the main thread's event loop; use \`await ${asyncForm}\` instead ` +
+        `(or call configure({ allowMainThreadBlocking: true }) to allow it)`,
+    );
+  }
+}
+
+/** Blocks this thread while `cells[index] === expected`, until notified or `deadline`. */
+export function parkSync(cells: Int32Array, index: number, expected: number, deadline: number): ParkResult {
+  return Atomics.wait(cells, index, expected, remaining(deadline));
+}
+
+/** Wakes up to `count` threads parked on `cells[index]`; returns how many woke. */
+export function unpark(cells: Int32Array, index: number, count = 1): number {
+  return Atomics.notify(cells, index, count);
+}
+
+let asyncParked = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function holdLoop(): void {
+  if (asyncParked++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
+}
+
+function releaseLoop(): void {
+  if (--asyncParked === 0 && keepAlive !== undefined) {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
+
+/**
+ * Waits without blocking the event loop while `cells[index] === expected`.
+ *
+ * If `signal` aborts first, the promise rejects with its reason; should the abandoned
+ * wait later be woken by a notify, `onGhostWake` runs so the primitive can pass the
+ * wake-up on to a live waiter.
+ */
+export function parkAsync(
+  cells: Int32Array,
+  index: number,
+  expected: number,
+  deadline: number,
+  signal?: AbortSignal,
+  onGhostWake?: () => void,
+): Promise<ParkResult> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const parked = Atomics.waitAsync(cells, index, expected, remaining(deadline));
+  if (!parked.async) return Promise.resolve(parked.value);
+  holdLoop();
+  if (signal === undefined) {
+    return parked.value.then((result) => {
+      releaseLoop();
+      return result;
+    });
+  }
+  return new Promise<ParkResult>((resolve, reject) => {
+    let abandoned = false;
+    const onAbort = (): void => {
+      abandoned = true;
+      releaseLoop();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    parked.value.then((result) => {
+      if (abandoned) {
+        if (result === "ok") onGhostWake?.();
+        return;
+      }
+      signal.removeEventListener("abort", onAbort);
+      releaseLoop();
+      resolve(result);
+    });
+  });
+}

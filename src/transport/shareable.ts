@@ -1,0 +1,41 @@
+/**
+ * The protocol by which weft's shared objects cross a thread boundary.
+ *
+ * A shared object (lock, queue, shared value, ...) describes itself as a plain,
+ * structured-cloneable descriptor whose buffers are SharedArrayBuffers; postMessage shares
+ * those buffers instead of copying them, and the receiving side revives the descriptor as
+ * a live handle to the same memory. Each class registers its reviver under a `kind`.
+ */
+
+/** The method a shared object implements to describe itself. */
+export const toDescriptor: unique symbol = Symbol("weft.toDescriptor");
+
+/** A plain description of a shared object; buffers inside are shared, not copied. */
+export interface SharedDescriptor {
+  readonly kind: string;
+  readonly [field: string]: unknown;
+}
+
+/** An object that crosses threads as a live handle to the same shared memory. */
+export interface Shareable {
+  [toDescriptor](): SharedDescriptor;
+}
+
+const revivers = new Map<string, (descriptor: SharedDescriptor) => Shareable>();
+
+/** Registers how to rebuild a handle of `kind` from its descriptor. */
+export function registerShareable(kind: string, revive: (descriptor: SharedDescriptor) => Shareable): void {
+  revivers.set(kind, revive);
+}
+
+/** True if `value` is one of weft's shared objects. */
+export function isShareable(value: unknown): value is Shareable {
+  return typeof value === "object" && value !== null && toDescriptor in value;
+}
+
+/** Rebuilds a live handle from a descriptor that arrived from another thread. */
+export function reviveShareable(descriptor: SharedDescriptor): Shareable {
+  const revive = revivers.get(descriptor.kind);
+  if (revive === undefined) throw new TypeError(`weft: no shared object of kind "${descriptor.kind}" is known in this thread`);
+  return revive(descriptor);
+}
