@@ -33,3 +33,8 @@ export class BrokenBarrierError extends RuntimeError {
 export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
+
+/** The worker running a thread or task died (crash, `process.exit`, out of memory) before it finished. */
+export class WorkerCrashedError extends Error {
+  override name = "WorkerCrashedError";
+}

@@ -1,0 +1,117 @@
+/**
+ * Carriers: warm workers that run threads one after another.
+ *
+ * A raw `new Worker` takes ~21 ms or more to start here, Python starts a thread in ~77 µs.
+ * So a finished thread's worker is kept (unreferenced, so it never holds the process
+ * open) and the next thread starts on it with one message. A carrier is referenced only
+ * while it runs a non-daemon thread: that is what keeps the process alive for it.
+ *
+ * A carrier whose thread left work behind (timers, sockets), set resource limits, or died
+ * is not reused.
+ */
+import { availableParallelism } from "node:os";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
+import { WorkerCrashedError } from "../core/errors.js";
+import { identCounterBuffer } from "../core/identity.js";
+import type { CarrierData, DoneMessage, RunMessage } from "./protocol.js";
+import { FINISHED } from "./protocol.js";
+import { registryBuffer } from "./registry.js";
+
+/** What a carrier reports back to the thread it runs. */
+export interface CarrierClient {
+  /** The thread ended normally or by throwing. */
+  finished(message: DoneMessage): void;
+  /** The worker died while running the thread. */
+  crashed(error: Error, exitCode: number): void;
+}
+
+const carrierEntry = new URL("./carrier-main.js", import.meta.url);
+const MAX_IDLE = Math.max(4, availableParallelism());
+const idle: Carrier[] = [];
+
+/** One warm worker. */
+export class Carrier {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #pooled: boolean;
+  #client: CarrierClient | undefined;
+  #control: Int32Array | undefined;
+  #uncaught: Error | undefined;
+  #dead = false;
+
+  constructor(resourceLimits?: ResourceLimits) {
+    const { port1, port2 } = new MessageChannel();
+    const data: CarrierData = { port: port2, identCounter: identCounterBuffer(), registry: registryBuffer() };
+    this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
+    this.#port = port1;
+    this.#pooled = resourceLimits === undefined;
+    this.#port.on("message", (message: DoneMessage) => this.#onDone(message));
+    this.#port.unref();
+    this.#worker.on("error", (error) => (this.#uncaught = error));
+    this.#worker.on("exit", (code) => this.#onExit(code));
+    this.#worker.unref();
+  }
+
+  /** The worker's thread id: the thread's `nativeId`. */
+  get threadId(): number {
+    return this.#worker.threadId;
+  }
+
+  /** Starts a thread on this carrier. */
+  run(message: RunMessage, client: CarrierClient): void {
+    this.#client = client;
+    this.#control = message.control;
+    if (!message.daemon) this.#worker.ref();
+    this.#port.postMessage(message);
+  }
+
+  /**
+   * Handles, synchronously, any message already sent by the worker. `joinSync` on the main
+   * thread calls this, since the event loop that would deliver it is the one it blocks.
+   */
+  pump(): void {
+    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      this.#onDone(received.message as DoneMessage);
+    }
+  }
+
+  #onDone(message: DoneMessage): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#control = undefined;
+    this.#worker.unref();
+    if (this.#dead || message.retire || !this.#pooled || idle.length >= MAX_IDLE) this.#retire();
+    else idle.push(this);
+    client?.finished(message);
+  }
+
+  #onExit(code: number): void {
+    this.#dead = true;
+    const at = idle.indexOf(this);
+    if (at >= 0) idle.splice(at, 1);
+    const client = this.#client;
+    if (client === undefined) return;
+    this.pump();
+    if (this.#client === undefined) return;
+    this.#client = undefined;
+    if (this.#control !== undefined) {
+      Atomics.store(this.#control, 0, FINISHED);
+      Atomics.notify(this.#control, 0);
+    }
+    const error = this.#uncaught ?? new WorkerCrashedError(`the worker running the thread exited with code ${code}`);
+    client.crashed(error, code);
+  }
+
+  #retire(): void {
+    if (!this.#dead) {
+      this.#dead = true;
+      void this.#worker.terminate();
+    }
+  }
+}
+
+/** A carrier ready to run a thread: a warm one if any, else a new one. */
+export function takeCarrier(resourceLimits?: ResourceLimits): Carrier {
+  if (resourceLimits !== undefined) return new Carrier(resourceLimits);
+  return idle.pop() ?? new Carrier();
+}

@@ -1,0 +1,260 @@
+/**
+ * Thread: Python's `threading.Thread`, running on a worker of its own.
+ *
+ * The target is shipped by source or by module (transport/target.ts), the arguments are
+ * encoded so shared objects arrive live (transport/encode.ts), and the thread runs on a
+ * warm carrier (carrier.ts), so start + join of a trivial target costs well under a
+ * millisecond once a carrier is warm.
+ *
+ * Threads are started by the main thread. (Starting a thread from inside a thread is
+ * refused with a clear error for now; the plan is to route it through the main thread.)
+ */
+import type { ResourceLimits } from "node:worker_threads";
+import { currentConfig } from "../core/config.js";
+import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
+import { allocateIdent, isMainThread } from "../core/identity.js";
+import { assertMayBlock, parkSync } from "../core/parking.js";
+import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+import { decode, encode } from "../transport/encode.js";
+import { decodeError } from "../transport/errors.js";
+import { describeTarget, targetName, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
+import { takeCarrier, type Carrier, type CarrierClient } from "./carrier.js";
+import { MAIN_THREAD, ThreadInfo, currentThread, type ThreadHandle } from "./current.js";
+import { reportThreadException } from "./excepthook.js";
+import { FINISHED, RUNNING, type DoneMessage } from "./protocol.js";
+import { DAEMON, liveCount, liveThreads, registerThread, setNativeId, unregisterThread } from "./registry.js";
+
+/** Options of the {@link Thread} constructor. */
+export interface ThreadOptions<R, A extends unknown[]> {
+  /** A self-contained function (shipped as source) or a module export `{ module, export }`. */
+  target: ((...args: A) => R | PromiseLike<R>) | ModuleTarget;
+  /** Arguments for the target; weft's shared objects inside arrive as live handles. */
+  args?: A;
+  /** Default: "Thread-N (targetName)", as Python. */
+  name?: string;
+  /** A daemon thread does not keep the process alive. Default: the creating thread's. */
+  daemon?: boolean;
+  /** V8 heap limits for this thread's worker (it then gets a worker of its own). */
+  resourceLimits?: ResourceLimits;
+}
+
+let threadCounter = 0;
+const started = new Map<number, Thread<unknown, unknown[]>>();
+
+/** A thread of execution on its own worker, with Python's `threading.Thread` semantics. */
+export class Thread<R = unknown, A extends unknown[] = unknown[]> implements ThreadHandle {
+  #name: string;
+  #daemon: boolean;
+  readonly #target: TargetDescriptor;
+  readonly #args: A;
+  readonly #resourceLimits: ResourceLimits | undefined;
+  #ident: number | null = null;
+  #nativeId: number | null = null;
+  #slot = -1;
+  #control: Int32Array | undefined;
+  #carrier: Carrier | undefined;
+  #done = false;
+  #whenDone: Promise<void> | undefined;
+  #resolveDone: (() => void) | undefined;
+  #result: R | undefined;
+  #error: unknown;
+
+  constructor(options: ThreadOptions<R, A>) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`new Thread(options): expected an object with a target, got ${options === null ? "null" : typeof options}`);
+    }
+    this.#target = describeTarget(options.target, "new Thread(options): options.target");
+    if (options.args !== undefined && !Array.isArray(options.args)) {
+      throw new TypeError(`new Thread(options): options.args must be an array, got ${typeof options.args}`);
+    }
+    this.#args = (options.args ?? []) as A;
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(`new Thread(options): options.name must be a string, got ${typeof options.name}`);
+    }
+    threadCounter++;
+    const label = targetName(this.#target);
+    this.#name = options.name ?? (label ? `Thread-${threadCounter} (${label})` : `Thread-${threadCounter}`);
+    if (options.daemon !== undefined && typeof options.daemon !== "boolean") {
+      throw new TypeError(`new Thread(options): options.daemon must be a boolean, got ${typeof options.daemon}`);
+    }
+    this.#daemon = options.daemon ?? currentThread().daemon;
+    this.#resourceLimits = options.resourceLimits;
+  }
+
+  /** The thread's name. */
+  get name(): string {
+    return this.#name;
+  }
+  set name(value: string) {
+    if (typeof value !== "string") throw new TypeError(`Thread.name must be a string, got ${typeof value}`);
+    this.#name = value;
+  }
+
+  /** A daemon thread does not keep the process alive; settable only before `start()`. */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+  set daemon(value: boolean) {
+    if (this.#ident !== null) throw new RuntimeError("cannot set daemon status of active thread");
+    if (typeof value !== "boolean") throw new TypeError(`Thread.daemon must be a boolean, got ${typeof value}`);
+    this.#daemon = value;
+  }
+
+  /** Unique among live threads; `null` until started. */
+  get ident(): number | null {
+    return this.#ident;
+  }
+
+  /** The id of the worker thread running it; `null` until started. */
+  get nativeId(): number | null {
+    return this.#nativeId;
+  }
+
+  /** The target's return value (awaited), once finished; `undefined` before or on error. */
+  get result(): R | undefined {
+    return this.#result;
+  }
+
+  /** What the target threw, once finished (also passed to the excepthook); `undefined` otherwise. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** True from `start()` until the target has returned or thrown. */
+  isAlive(): boolean {
+    return this.#ident !== null && !this.#done && (this.#control === undefined || Atomics.load(this.#control, 0) !== FINISHED);
+  }
+
+  /** Starts the thread. Arguments that cannot be sent throw a `TypeError` naming their path, before anything starts. */
+  start(): void {
+    if (this.#ident !== null) throw new RuntimeError("threads can only be started once");
+    if (!isMainThread) {
+      throw new RuntimeError("weft starts threads from the main thread only for now; start this thread there, or use a pool");
+    }
+    const args = encode(this.#args, "args");
+    const ident = allocateIdent();
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    control[0] = RUNNING;
+    this.#slot = registerThread(ident, this.#name, this.#daemon ? DAEMON : 0);
+    this.#ident = ident;
+    this.#control = control;
+    this.#whenDone = new Promise((resolve) => (this.#resolveDone = resolve));
+    const carrier = takeCarrier(this.#resourceLimits);
+    this.#carrier = carrier;
+    this.#nativeId = carrier.threadId;
+    setNativeId(this.#slot, carrier.threadId);
+    started.set(ident, this as Thread<unknown, unknown[]>);
+    const client: CarrierClient = {
+      finished: (message) => this.#finish(message),
+      crashed: (error, exitCode) => this.#crash(error, exitCode),
+    };
+    carrier.run(
+      {
+        type: "run",
+        ident,
+        name: this.#name,
+        daemon: this.#daemon,
+        slot: this.#slot,
+        target: this.#target,
+        args,
+        control,
+        config: { ...currentConfig() },
+      },
+      client,
+    );
+  }
+
+  /**
+   * Resolves once the thread has finished (its output is out, `result`/`error` are set),
+   * or once `timeout` elapsed — check `isAlive()` then, as in Python. `signal` rejects the
+   * wait (the thread runs on).
+   */
+  join(options?: WaitOptions): Promise<void> {
+    try {
+      checkOptions(options, "Thread.join()");
+      const deadline = deadlineOf(options?.timeout, "Thread.join()");
+      this.#checkJoinable();
+      throwIfAborted(options?.signal);
+      const whenDone = this.#whenDone as Promise<void>;
+      if (this.#done) return Promise.resolve();
+      if (deadline === Infinity && options?.signal === undefined) return whenDone;
+      return new Promise<void>((resolve, reject) => {
+        const signal = options?.signal;
+        const timer = deadline === Infinity ? undefined : setTimeout(settle, remaining(deadline));
+        const onAbort = (): void => {
+          settle();
+          reject(signal?.reason);
+        };
+        function settle(): void {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        void whenDone.then(settle);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Blocks until the thread has finished or `timeout` elapsed. Not on the main thread: use `join()`. */
+  joinSync(options?: { timeout?: number }): void {
+    checkOptions(options, "Thread.joinSync()");
+    const deadline = deadlineOf(options?.timeout, "Thread.joinSync()");
+    this.#checkJoinable();
+    assertMayBlock("Thread.joinSync()", "thread.join()");
+    const control = this.#control as Int32Array;
+    while (!this.#done) {
+      if (Atomics.load(control, 0) === FINISHED) {
+        // The carrier posted its report before it set FINISHED: take it now, since the
+        // event loop that would deliver it may be the one this call blocks.
+        this.#carrier?.pump();
+        if (this.#done) return;
+      }
+      if (parkSync(control, 0, RUNNING, deadline) === "timed-out" && Atomics.load(control, 0) !== FINISHED) return;
+    }
+  }
+
+  #checkJoinable(): void {
+    if (this.#ident === null) throw new RuntimeError("cannot join thread before it is started");
+  }
+
+  #finish(message: DoneMessage): void {
+    if (message.ok) this.#result = decode(message.result) as R;
+    else this.#error = decodeError(message.error, `in thread "${this.#name}"`);
+    this.#end(!message.ok);
+  }
+
+  #crash(error: Error, exitCode: number): void {
+    // process.exit(0) in a thread ends it quietly, like sys.exit() in a Python thread.
+    if (exitCode !== 0 || !(error instanceof WorkerCrashedError)) {
+      this.#error =
+        error instanceof WorkerCrashedError
+          ? new WorkerCrashedError(`thread "${this.#name}" died: its worker exited with code ${exitCode}`)
+          : error;
+    }
+    unregisterThread(this.#slot, this.#ident as number);
+    this.#end(this.#error !== undefined);
+  }
+
+  #end(failed: boolean): void {
+    this.#done = true;
+    this.#carrier = undefined;
+    started.delete(this.#ident as number);
+    if (failed) reportThreadException({ error: this.#error, thread: this });
+    this.#resolveDone?.();
+  }
+}
+
+/** Every live thread, main thread first: `Thread` objects for those started here. */
+export function enumerate(): ThreadHandle[] {
+  return liveThreads().map(
+    (record) => (record.main ? MAIN_THREAD : started.get(record.ident)) ?? new ThreadInfo(record.name, record.ident, record.nativeId, record.daemon, record.slot),
+  );
+}
+
+/** How many threads are alive, the main thread included. */
+export function activeCount(): number {
+  return liveCount();
+}
