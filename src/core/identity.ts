@@ -1,7 +1,7 @@
 /**
  * Who is running: the thread identity that locks record as their owner.
  *
- * Idents come from one shared counter (handed to every weft thread when it starts), so an
+ * Idents (and the N of "Thread-N") come from one shared counter (handed to every weft thread when it starts), so an
  * ident is unique among all threads of the process, and a lock word can name its holder.
  * The main thread is ident 1. Code running in a worker that weft did not start gets an
  * ident derived from its `threadId`, above the range the counter hands out.
@@ -13,7 +13,7 @@ export const isMainThread: boolean = onMainThread;
 
 const FOREIGN_BASE = 0x40000000;
 
-let identCounter: Int32Array = new Int32Array(new SharedArrayBuffer(4));
+let identCounter: Int32Array = new Int32Array(new SharedArrayBuffer(8));
 if (isMainThread) identCounter[0] = 1;
 
 /** The ident of the code running now; changes when a warm worker starts the next thread. */
@@ -32,6 +32,11 @@ export function adoptIdentCounter(buffer: SharedArrayBuffer): void {
 /** Hands out a fresh ident, unique in the process. */
 export function allocateIdent(): number {
   return Atomics.add(identCounter, 0, 1) + 1;
+}
+
+/** The next N for a default thread name "Thread-N", counted across all threads as in Python. */
+export function nextThreadNumber(): number {
+  return Atomics.add(identCounter, 1, 1) + 1;
 }
 
 /** Marks `ident` as the thread now running on this worker. */

@@ -8,15 +8,16 @@
  * created are deleted when it ends, and a carrier whose thread left timers, sockets or
  * other pending work behind is retired rather than reused.
  */
-import { threadId, workerData } from "node:worker_threads";
+import { threadId, workerData, type MessagePort } from "node:worker_threads";
 import { configure } from "../core/config.js";
 import { adoptIdentCounter, enterThread } from "../core/identity.js";
-import { decode, encode, type Packet } from "../transport/encode.js";
+import { decode, encode } from "../transport/encode.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
 import "../index.js"; // registers every shared-object kind, so arguments revive
 import { ThreadInfo, setCurrentThread } from "./current.js";
-import { FINISHED, RUNNING, type CarrierData, type DoneMessage, type RunMessage } from "./protocol.js";
+import { deliverCrash, setStarterPort } from "./launcher.js";
+import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage } from "./protocol.js";
 import { adoptRegistry, unregisterThread } from "./registry.js";
 import { writeStdioDirectly } from "./stdio.js";
 
@@ -28,14 +29,18 @@ writeStdioDirectly();
 const baselineGlobals = new Set(Object.getOwnPropertyNames(globalThis));
 const QUIET_RESOURCES = new Set(["MessagePort", "CloseReq"]);
 
-data.port.on("message", (message: RunMessage) => void runThread(message));
+setStarterPort(data.port);
+data.port.on("message", (message: RunMessage | CrashedMessage) => {
+  if (message.type === "run") void runThread(message);
+  else deliverCrash(message);
+});
 
 async function runThread(message: RunMessage): Promise<void> {
   configure(message.config);
   enterThread(message.ident);
   setCurrentThread(new ThreadInfo(message.name, message.ident, threadId, message.daemon, message.slot));
   Atomics.store(message.control, 0, RUNNING);
-  let outcome: { ok: true; result: Packet } | { ok: false; error: ReturnType<typeof encodeError> };
+  let outcome: Outcome;
   try {
     const target = await resolveTarget(message.target);
     const args = decode(message.args) as unknown[];
@@ -49,17 +54,23 @@ async function runThread(message: RunMessage): Promise<void> {
   unregisterThread(message.slot, message.ident);
   const retire = leftWorkBehind();
   forgetGlobals();
-  post({ type: "done", ident: message.ident, retire, ...outcome });
+  if (message.replyPort !== undefined) {
+    post(message.replyPort, { type: "done", ident: message.ident, nativeId: threadId, retire, ...outcome });
+    message.replyPort.close();
+    outcome = { ok: true, result: { value: undefined } };
+  }
+  post(data.port, { type: "done", ident: message.ident, nativeId: threadId, retire, ...outcome });
   Atomics.store(message.control, 0, FINISHED);
   Atomics.notify(message.control, 0);
 }
 
-function post(done: DoneMessage): void {
+function post(port: MessagePort, done: DoneMessage): void {
   try {
-    data.port.postMessage(done);
+    port.postMessage(done);
   } catch (error) {
     // The result passed our checks but not structured cloning (a host object, say).
-    data.port.postMessage({ type: "done", ident: done.ident, retire: done.retire, ok: false, error: encodeError(error) });
+    const { type, ident, nativeId, retire } = done;
+    port.postMessage({ type, ident, nativeId, retire, ok: false, error: encodeError(error) } satisfies DoneMessage);
   }
 }
 

@@ -13,9 +13,10 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
 import { WorkerCrashedError } from "../core/errors.js";
 import { identCounterBuffer } from "../core/identity.js";
-import type { CarrierData, DoneMessage, RunMessage } from "./protocol.js";
+import { encodeError } from "../transport/errors.js";
+import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
 import { FINISHED } from "./protocol.js";
-import { registryBuffer } from "./registry.js";
+import { registryBuffer, setNativeId } from "./registry.js";
 
 /** What a carrier reports back to the thread it runs. */
 export interface CarrierClient {
@@ -45,7 +46,7 @@ export class Carrier {
     this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
     this.#port = port1;
     this.#pooled = resourceLimits === undefined;
-    this.#port.on("message", (message: DoneMessage) => this.#onDone(message));
+    this.#port.on("message", (message: DoneMessage | SpawnMessage) => this.#onMessage(message));
     this.#port.unref();
     this.#worker.on("error", (error) => (this.#uncaught = error));
     this.#worker.on("exit", (code) => this.#onExit(code));
@@ -62,7 +63,7 @@ export class Carrier {
     this.#client = client;
     this.#control = message.control;
     if (!message.daemon) this.#worker.ref();
-    this.#port.postMessage(message);
+    this.#port.postMessage(message, message.replyPort === undefined ? [] : [message.replyPort]);
   }
 
   /**
@@ -71,8 +72,26 @@ export class Carrier {
    */
   pump(): void {
     for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
-      this.#onDone(received.message as DoneMessage);
+      this.#onMessage(received.message as DoneMessage | SpawnMessage);
     }
+  }
+
+  #onMessage(message: DoneMessage | SpawnMessage): void {
+    if (message.type === "done") this.#onDone(message);
+    else this.#startChild(message);
+  }
+
+  /** A thread on this carrier starts a thread: run it on another carrier, report deaths back here. */
+  #startChild({ run, resourceLimits }: SpawnMessage): void {
+    const child = takeCarrier(resourceLimits);
+    setNativeId(run.slot, child.threadId);
+    child.run(run, {
+      finished: () => {},
+      crashed: (error, exitCode) => {
+        const crashed: CrashedMessage = { type: "crashed", ident: run.ident, error: encodeError(error), exitCode };
+        if (!this.#dead) this.#port.postMessage(crashed);
+      },
+    });
   }
 
   #onDone(message: DoneMessage): void {

@@ -7,7 +7,7 @@ import type { Packet } from "../transport/encode.js";
 import type { EncodedError } from "../transport/errors.js";
 import type { TargetDescriptor } from "../transport/target.js";
 import type { WeftConfig } from "../core/config.js";
-import type { MessagePort } from "node:worker_threads";
+import type { MessagePort, ResourceLimits } from "node:worker_threads";
 
 /** Control cell [0] of a thread: its lifecycle, parked on by joinSync. */
 export const RUNNING = 1;
@@ -24,12 +24,33 @@ export interface RunMessage {
   readonly args: Packet;
   readonly control: Int32Array;
   readonly config: WeftConfig;
+  /** Set when a thread started the thread: its result goes straight back there. */
+  readonly replyPort?: MessagePort;
 }
 
-/** Carrier -> main: the thread ended. `retire` asks for the carrier to be replaced. */
-export type DoneMessage =
-  | { readonly type: "done"; readonly ident: number; readonly ok: true; readonly result: Packet; readonly retire: boolean }
-  | { readonly type: "done"; readonly ident: number; readonly ok: false; readonly error: EncodedError; readonly retire: boolean };
+/** How a thread's target ended. */
+export type Outcome = { readonly ok: true; readonly result: Packet } | { readonly ok: false; readonly error: EncodedError };
+
+/**
+ * Carrier -> starter: the thread ended. `retire` asks main for the carrier to be replaced.
+ * (A thread started by a thread gets the outcome on its reply port; main gets the bare news.)
+ */
+export type DoneMessage = { readonly type: "done"; readonly ident: number; readonly nativeId: number; readonly retire: boolean } & Outcome;
+
+/** Carrier -> main: a thread asks for a thread to be started on another carrier. */
+export interface SpawnMessage {
+  readonly type: "spawn";
+  readonly run: RunMessage;
+  readonly resourceLimits: ResourceLimits | undefined;
+}
+
+/** Main -> carrier: a thread that this carrier's thread started died with its worker. */
+export interface CrashedMessage {
+  readonly type: "crashed";
+  readonly ident: number;
+  readonly error: EncodedError;
+  readonly exitCode: number;
+}
 
 /** What a carrier is given when it starts. */
 export interface CarrierData {

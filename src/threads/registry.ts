@@ -73,6 +73,11 @@ export function setNativeId(slot: number, nativeId: number): void {
   if (slot >= 0) Atomics.store(cells, slot * SLOT_CELLS + NATIVE_ID, nativeId);
 }
 
+/** The native id recorded in a slot (0 if not known yet). */
+export function nativeIdOf(slot: number): number {
+  return slot >= 0 ? Atomics.load(cells, slot * SLOT_CELLS + NATIVE_ID) : 0;
+}
+
 /** Frees a slot when its thread ends (only if it still holds `ident`). */
 export function unregisterThread(slot: number, ident: number): void {
   if (slot >= 0) Atomics.compareExchange(cells, slot * SLOT_CELLS + IDENT, ident, 0);

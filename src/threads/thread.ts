@@ -6,23 +6,24 @@
  * warm carrier (carrier.ts), so start + join of a trivial target costs well under a
  * millisecond once a carrier is warm.
  *
- * Threads are started by the main thread. (Starting a thread from inside a thread is
- * refused with a clear error for now; the plan is to route it through the main thread.)
+ * A thread may start threads too: the main thread lends the carrier (launcher.ts), so the
+ * main thread's event loop must be free for that, as it must be for any async wait there.
  */
 import type { ResourceLimits } from "node:worker_threads";
 import { currentConfig } from "../core/config.js";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
-import { allocateIdent, isMainThread } from "../core/identity.js";
+import { allocateIdent, nextThreadNumber } from "../core/identity.js";
 import { assertMayBlock, parkSync } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { decode, encode } from "../transport/encode.js";
 import { decodeError } from "../transport/errors.js";
 import { describeTarget, targetName, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
-import { takeCarrier, type Carrier, type CarrierClient } from "./carrier.js";
+import type { CarrierClient } from "./carrier.js";
+import { launch, type Launched } from "./launcher.js";
 import { MAIN_THREAD, ThreadInfo, currentThread, type ThreadHandle } from "./current.js";
 import { reportThreadException } from "./excepthook.js";
 import { FINISHED, RUNNING, type DoneMessage } from "./protocol.js";
-import { DAEMON, liveCount, liveThreads, registerThread, setNativeId, unregisterThread } from "./registry.js";
+import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "./registry.js";
 
 /** Options of the {@link Thread} constructor. */
 export interface ThreadOptions<R, A extends unknown[]> {
@@ -38,7 +39,6 @@ export interface ThreadOptions<R, A extends unknown[]> {
   resourceLimits?: ResourceLimits;
 }
 
-let threadCounter = 0;
 const started = new Map<number, Thread<unknown, unknown[]>>();
 
 /** A thread of execution on its own worker, with Python's `threading.Thread` semantics. */
@@ -52,7 +52,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   #nativeId: number | null = null;
   #slot = -1;
   #control: Int32Array | undefined;
-  #carrier: Carrier | undefined;
+  #launched: Launched | undefined;
   #done = false;
   #whenDone: Promise<void> | undefined;
   #resolveDone: (() => void) | undefined;
@@ -71,9 +71,9 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new TypeError(`new Thread(options): options.name must be a string, got ${typeof options.name}`);
     }
-    threadCounter++;
     const label = targetName(this.#target);
-    this.#name = options.name ?? (label ? `Thread-${threadCounter} (${label})` : `Thread-${threadCounter}`);
+    const number = options.name === undefined ? nextThreadNumber() : 0;
+    this.#name = options.name ?? (label ? `Thread-${number} (${label})` : `Thread-${number}`);
     if (options.daemon !== undefined && typeof options.daemon !== "boolean") {
       throw new TypeError(`new Thread(options): options.daemon must be a boolean, got ${typeof options.daemon}`);
     }
@@ -107,6 +107,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
 
   /** The id of the worker thread running it; `null` until started. */
   get nativeId(): number | null {
+    if (this.#nativeId === null && this.#ident !== null && !this.#done) this.#nativeId = nativeIdOf(this.#slot) || null;
     return this.#nativeId;
   }
 
@@ -128,9 +129,6 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   /** Starts the thread. Arguments that cannot be sent throw a `TypeError` naming their path, before anything starts. */
   start(): void {
     if (this.#ident !== null) throw new RuntimeError("threads can only be started once");
-    if (!isMainThread) {
-      throw new RuntimeError("weft starts threads from the main thread only for now; start this thread there, or use a pool");
-    }
     const args = encode(this.#args, "args");
     const ident = allocateIdent();
     const control = new Int32Array(new SharedArrayBuffer(4));
@@ -139,16 +137,12 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     this.#ident = ident;
     this.#control = control;
     this.#whenDone = new Promise((resolve) => (this.#resolveDone = resolve));
-    const carrier = takeCarrier(this.#resourceLimits);
-    this.#carrier = carrier;
-    this.#nativeId = carrier.threadId;
-    setNativeId(this.#slot, carrier.threadId);
     started.set(ident, this as Thread<unknown, unknown[]>);
     const client: CarrierClient = {
       finished: (message) => this.#finish(message),
       crashed: (error, exitCode) => this.#crash(error, exitCode),
     };
-    carrier.run(
+    this.#launched = launch(
       {
         type: "run",
         ident,
@@ -161,6 +155,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
         config: { ...currentConfig() },
       },
       client,
+      this.#resourceLimits,
     );
   }
 
@@ -209,7 +204,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       if (Atomics.load(control, 0) === FINISHED) {
         // The carrier posted its report before it set FINISHED: take it now, since the
         // event loop that would deliver it may be the one this call blocks.
-        this.#carrier?.pump();
+        this.#launched?.pump();
         if (this.#done) return;
       }
       if (parkSync(control, 0, RUNNING, deadline) === "timed-out" && Atomics.load(control, 0) !== FINISHED) return;
@@ -221,6 +216,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   }
 
   #finish(message: DoneMessage): void {
+    this.#nativeId = message.nativeId;
     if (message.ok) this.#result = decode(message.result) as R;
     else this.#error = decodeError(message.error, `in thread "${this.#name}"`);
     this.#end(!message.ok);
@@ -240,7 +236,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
 
   #end(failed: boolean): void {
     this.#done = true;
-    this.#carrier = undefined;
+    this.#launched = undefined;
     started.delete(this.#ident as number);
     if (failed) reportThreadException({ error: this.#error, thread: this });
     this.#resolveDone?.();

@@ -1,0 +1,256 @@
+/**
+ * Condition: Python's `threading.Condition`, a condition variable over a Lock or RLock.
+ *
+ * Layout (Int32 cells; the lock has its own):
+ *   [0] SEQ      the notify sequence: bumped by every notify that may wake someone
+ *   [1] WAITERS  threads between sampling SEQ and waking up (changed only as below)
+ *
+ * Why a sequence, sampled before unlocking: a waiter reads SEQ while it still holds the
+ * lock, then releases the lock and parks "while SEQ is still what I read". A notify needs
+ * the lock, so it cannot run before the sample; if it runs in the gap between the unlock
+ * and the park, it has already moved SEQ and the park returns at once. Either way the
+ * waiter sees it: no wake-up is lost, which is what a condition variable that samples
+ * after unlocking (or checks a flag after waking) gets wrong.
+ *
+ * `notify(n)` bumps SEQ and wakes n parked threads, in the order they parked. Waiters that
+ * sampled but have not parked yet see the new SEQ and return too, so a notify may wake
+ * more than n (Python's documentation allows it); it never wakes fewer than
+ * min(n, waiting). WAITERS is raised under the lock before the sample and lowered after
+ * waking, so a notify that reads 0 under the lock knows that nobody can be waiting and
+ * skips the kernel call.
+ *
+ * An async wait whose signal aborts stays parked in the kernel as a ghost (see
+ * core/parking.ts); if a notify lands on it, it forwards one wake-up to the next parked
+ * waiter. A wait that times out or aborts re-acquires the lock before it returns or
+ * throws, as in Python, and leaves nothing else behind.
+ *
+ * Holding: for an RLock the owner is the thread ident recorded by its Lock; for a plain
+ * Lock, "holding" means the Lock's OWNER cell is the current thread's ident. All async
+ * tasks on one event loop are one thread, so the default RLock does not keep two async
+ * tasks of one thread apart: pass `new Lock()` when tasks on one event loop share a Condition.
+ */
+import { RuntimeError, ValueError } from "../core/errors.js";
+import { currentIdent } from "../core/identity.js";
+import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark, type ParkResult } from "../core/parking.js";
+import {
+  checkOptions,
+  deadlineOf,
+  describe,
+  remaining,
+  throwIfAborted,
+  type AcquireOptions,
+  type WaitOptions,
+} from "../core/timeouts.js";
+import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { Holdable } from "./holdable.js";
+import { Lock } from "./lock.js";
+import { RLock } from "./rlock.js";
+
+const SEQ = 0;
+const WAITERS = 1;
+const CELLS = 2;
+
+/** The Lock's OWNER cell (see the layout in lock.ts). */
+const LOCK_OWNER = 1;
+
+/** A condition variable usable from every thread; pass it in `args` to share it (its lock travels with it). */
+export class Condition extends Holdable {
+  /** @internal The shared cells; see the layout at the top of this file. */
+  readonly cells: Int32Array;
+  readonly #lock: Lock | RLock;
+
+  /**
+   * @param lock the lock to wait with: a `Lock` or an `RLock` (default: a new `RLock`,
+   *   as in Python). It may be shared with other conditions.
+   */
+  constructor(lock?: Lock | RLock, /** @internal */ cells?: Int32Array) {
+    super();
+    if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) {
+      throw new TypeError(`new Condition(lock): lock must be a Lock or an RLock, got ${describe(lock)}`);
+    }
+    this.#lock = lock ?? new RLock();
+    this.cells = cells ?? new Int32Array(new SharedArrayBuffer(CELLS * 4));
+  }
+
+  /** Acquires the underlying lock without blocking the event loop (see `Lock.acquire`). */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.#lock.acquire(options);
+  }
+
+  /** Acquires the underlying lock, blocking this thread (see `Lock.acquireSync`). */
+  acquireSync(options?: AcquireOptions): boolean {
+    return this.#lock.acquireSync(options);
+  }
+
+  /** Releases the underlying lock. */
+  release(): void {
+    this.#lock.release();
+  }
+
+  /**
+   * Releases the lock, blocks this thread until notified or until `timeout` elapses, then
+   * re-acquires the lock. Returns `false` if it timed out, `true` otherwise. The caller
+   * must hold the lock (`RuntimeError` otherwise). Not on the main thread: use `wait()`.
+   */
+  waitSync(options?: WaitOptions): boolean {
+    checkOptions(options, "Condition.waitSync()");
+    const deadline = deadlineOf(options?.timeout, "Condition.waitSync()");
+    throwIfAborted(options?.signal);
+    if (!this.#isOwned()) throw new RuntimeError("cannot wait on un-acquired lock");
+    assertMayBlock("Condition.waitSync()", "condition.wait()");
+    const cells = this.cells;
+    Atomics.add(cells, WAITERS, 1);
+    const seq = Atomics.load(cells, SEQ);
+    const saved = this.#releaseSave();
+    let notified = false;
+    try {
+      notified = waitForChange(cells, seq, deadline);
+    } finally {
+      Atomics.sub(cells, WAITERS, 1);
+      this.#acquireRestoreSync(saved);
+    }
+    // A blocked thread cannot see an abort while parked; it checks once it holds the lock again.
+    throwIfAborted(options?.signal);
+    return notified;
+  }
+
+  /**
+   * Releases the lock, waits without blocking the event loop until notified or until
+   * `timeout` elapses, then re-acquires the lock. Resolves `false` if it timed out,
+   * `true` otherwise; if `signal` aborts, re-acquires the lock and rejects with its
+   * reason. The caller must hold the lock (`RuntimeError` otherwise).
+   */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    checkOptions(options, "Condition.wait()");
+    const deadline = deadlineOf(options?.timeout, "Condition.wait()");
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    if (!this.#isOwned()) throw new RuntimeError("cannot wait on un-acquired lock");
+    const cells = this.cells;
+    Atomics.add(cells, WAITERS, 1);
+    const seq = Atomics.load(cells, SEQ);
+    const saved = this.#releaseSave();
+    let result: ParkResult;
+    try {
+      // A ghost (aborted) waiter that a notify lands on passes the wake-up on.
+      result = await parkAsync(cells, SEQ, seq, deadline, signal, () => void unpark(cells, SEQ, 1));
+    } finally {
+      Atomics.sub(cells, WAITERS, 1);
+      await this.#acquireRestore(saved);
+    }
+    return result !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
+  }
+
+  /**
+   * Waits, blocking this thread, until `predicate()` returns a truthy value or `timeout`
+   * elapses (over all the waits), and returns the predicate's last value. The predicate
+   * runs in this thread with the lock held. Not on the main thread: use `waitFor()`.
+   */
+  waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
+    if (typeof predicate !== "function") {
+      throw new TypeError(`Condition.waitForSync(predicate): predicate must be a function, got ${describe(predicate)}`);
+    }
+    checkOptions(options, "Condition.waitForSync()");
+    const deadline = deadlineOf(options?.timeout, "Condition.waitForSync()");
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      this.waitSync({ timeout: left, signal: options?.signal });
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Waits, without blocking the event loop, until `predicate()` returns (or resolves to)
+   * a truthy value or `timeout` elapses, and resolves to the predicate's last value. The
+   * predicate runs in this thread with the lock held.
+   */
+  async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (typeof predicate !== "function") {
+      throw new TypeError(`Condition.waitFor(predicate): predicate must be a function, got ${describe(predicate)}`);
+    }
+    checkOptions(options, "Condition.waitFor()");
+    const deadline = deadlineOf(options?.timeout, "Condition.waitFor()");
+    let result = await predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      await this.wait({ timeout: left, signal: options?.signal });
+      result = await predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Wakes up to `n` threads waiting on this condition (possibly, rarely, a few more).
+   * The caller must hold the lock (`RuntimeError` otherwise).
+   */
+  notify(n = 1): void {
+    if (typeof n !== "number") throw new TypeError(`Condition.notify(n): n must be a number, got ${describe(n)}`);
+    if (!(n >= 0) || (!Number.isInteger(n) && n !== Infinity)) {
+      throw new ValueError(`Condition.notify(n): n must be a non-negative integer, got ${describe(n)}`);
+    }
+    if (!this.#isOwned()) throw new RuntimeError("cannot notify on un-acquired lock");
+    this.#wake(n);
+  }
+
+  /** Wakes every thread waiting on this condition. The caller must hold the lock. */
+  notifyAll(): void {
+    if (!this.#isOwned()) throw new RuntimeError("cannot notify on un-acquired lock");
+    this.#wake(Infinity);
+  }
+
+  #wake(n: number): void {
+    const cells = this.cells;
+    if (n === 0 || Atomics.load(cells, WAITERS) === 0) return;
+    Atomics.add(cells, SEQ, 1);
+    unpark(cells, SEQ, n);
+  }
+
+  #isOwned(): boolean {
+    const lock = this.#lock;
+    if (lock instanceof RLock) return lock._isOwned();
+    return Atomics.load(lock.cells, LOCK_OWNER) === currentIdent && lock.locked();
+  }
+
+  #releaseSave(): number {
+    const lock = this.#lock;
+    if (lock instanceof RLock) return lock._releaseSave();
+    lock.release();
+    return 1;
+  }
+
+  #acquireRestoreSync(saved: number): void {
+    const lock = this.#lock;
+    if (lock instanceof RLock) lock._acquireRestoreSync(saved);
+    else lock.acquireSync();
+  }
+
+  async #acquireRestore(saved: number): Promise<void> {
+    const lock = this.#lock;
+    if (lock instanceof RLock) await lock._acquireRestore(saved);
+    else await lock.acquire();
+  }
+
+  /** @internal */
+  [toDescriptor](): SharedDescriptor {
+    return { kind: "Condition", lock: this.#lock[toDescriptor](), cells: this.cells };
+  }
+}
+
+/** Spins briefly, then parks, until SEQ moves away from `seq` or `deadline` passes. */
+function waitForChange(cells: Int32Array, seq: number, deadline: number): boolean {
+  for (let spin = 0; spin < SPIN_LIMIT; spin++) {
+    if (Atomics.load(cells, SEQ) !== seq) return true;
+  }
+  // "ok" without a change of SEQ is a wake-up forwarded by a ghost: it counts as a notify.
+  return parkSync(cells, SEQ, seq, deadline) !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
+}
+
+registerShareable(
+  "Condition",
+  (descriptor) =>
+    new Condition(reviveShareable(descriptor.lock as SharedDescriptor) as Lock | RLock, descriptor.cells as Int32Array),
+);

@@ -1,0 +1,165 @@
+/**
+ * RLock: Python's `threading.RLock`, a lock that the thread holding it may acquire again.
+ *
+ * Layout: an RLock is a {@link Lock} (its own four cells, see lock.ts) plus one Int32 cell
+ *   [0] COUNT    how many times the owner has acquired it; 0 exactly when the Lock is free
+ * The owner is the Lock's OWNER cell (the ident of the thread that acquired it), so the
+ * Lock's algorithm, fairness and diagnostics serve the RLock unchanged: only the first
+ * acquisition by a thread touches the Lock, the others only count.
+ *
+ * COUNT is written only by the owner, and read by another thread only after that thread
+ * has acquired the Lock (whose atomic operations order it), so plain reads suffice. It is
+ * always changed by adding, never by assigning: on an event loop, several async tasks are
+ * the same thread, and one may re-enter between another's acquisition and its bookkeeping.
+ *
+ * "Thread" means a weft thread ident (`core/identity.ts`). All async tasks on one event
+ * loop share it, so on the main thread an RLock does not exclude one async task from
+ * another; use a {@link Lock} for that.
+ */
+import { RuntimeError } from "../core/errors.js";
+import { currentIdent } from "../core/identity.js";
+import { assertMayBlock } from "../core/parking.js";
+import { checkOptions, deadlineOf, describe, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
+import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { Holdable } from "./holdable.js";
+import { Lock, type LockOptions } from "./lock.js";
+
+const COUNT = 0;
+const CELLS = 1;
+
+/** The Lock's OWNER cell (see the layout in lock.ts). */
+const LOCK_OWNER = 1;
+
+const MAX_COUNT = 0x7fffffff;
+
+const TRY_ONCE: AcquireOptions = Object.freeze({ blocking: false });
+
+/** A re-entrant lock usable from every thread; pass it in `args` to share it. */
+export class RLock extends Holdable {
+  /** @internal The Lock that the first acquisition by a thread takes. */
+  readonly lock: Lock;
+  /** @internal The shared cells; see the layout at the top of this file. */
+  readonly cells: Int32Array;
+
+  constructor(options?: LockOptions, /** @internal */ shared?: { lock: Lock; cells: Int32Array }) {
+    super();
+    if (shared !== undefined) {
+      this.lock = shared.lock;
+      this.cells = shared.cells;
+      return;
+    }
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new TypeError(`new RLock(options): options must be an object, got ${describe(options)}`);
+    }
+    if (options?.fair !== undefined && typeof options.fair !== "boolean") {
+      throw new TypeError(`new RLock(options): options.fair must be a boolean, got ${describe(options.fair)}`);
+    }
+    this.lock = new Lock({ fair: options?.fair ?? false });
+    this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+  }
+
+  /** True if the lock grants itself in arrival order. */
+  get fair(): boolean {
+    return this.lock.fair;
+  }
+
+  /** True if some thread holds the lock. */
+  locked(): boolean {
+    return this.lock.locked();
+  }
+
+  /**
+   * Acquires the lock, blocking this thread; returns at once (counting one more level) if
+   * this thread holds it already. Returns `false` if `timeout` elapsed or `blocking: false`
+   * found it held by another thread. Not on the main thread: use `acquire()`.
+   */
+  acquireSync(options?: AcquireOptions): boolean {
+    checkOptions(options, "RLock.acquireSync()");
+    const blocking = options?.blocking !== false;
+    if (blocking) deadlineOf(options?.timeout, "RLock.acquireSync()");
+    throwIfAborted(options?.signal);
+    if (this._isOwned()) return this.#enter();
+    if (!this.lock.acquireSync(TRY_ONCE)) {
+      if (!blocking || options?.timeout === 0) return false;
+      assertMayBlock("RLock.acquireSync()", "rlock.acquire()");
+      if (!this.lock.acquireSync(options ?? {})) return false;
+    }
+    this.cells[COUNT] += 1;
+    return true;
+  }
+
+  /**
+   * Acquires the lock without blocking the event loop; resolves `true` at once if this
+   * thread holds it already. Resolves `false` if `timeout` elapsed or `blocking: false`
+   * found it held; rejects with the signal's reason if `signal` aborts first.
+   */
+  async acquire(options?: AcquireOptions): Promise<boolean> {
+    checkOptions(options, "RLock.acquire()");
+    if (options?.blocking !== false) deadlineOf(options?.timeout, "RLock.acquire()");
+    throwIfAborted(options?.signal);
+    if (this._isOwned()) return this.#enter();
+    if (!(await this.lock.acquire(options))) return false;
+    this.cells[COUNT] += 1;
+    return true;
+  }
+
+  /**
+   * Releases one level; the lock is free once every acquisition has been released.
+   * By a thread that does not hold it: `RuntimeError`.
+   */
+  release(): void {
+    if (!this._isOwned()) throw new RuntimeError("cannot release un-acquired lock");
+    const cells = this.cells;
+    if (--cells[COUNT] === 0) this.lock.release();
+  }
+
+  /** @internal True if the current thread holds the lock (Python's `_is_owned`). */
+  _isOwned(): boolean {
+    return Atomics.load(this.lock.cells, LOCK_OWNER) === currentIdent && this.lock.locked();
+  }
+
+  /**
+   * @internal Releases every level at once and returns how many there were, for
+   * `Condition.wait` (Python's `_release_save`). The caller has checked `_isOwned()`.
+   */
+  _releaseSave(): number {
+    const cells = this.cells;
+    const count = cells[COUNT];
+    cells[COUNT] = 0;
+    this.lock.release();
+    return count;
+  }
+
+  /** @internal Re-acquires, blocking, the levels `_releaseSave` returned (Python's `_acquire_restore`). */
+  _acquireRestoreSync(count: number): void {
+    this.lock.acquireSync();
+    this.cells[COUNT] += count;
+  }
+
+  /** @internal Re-acquires, without blocking the event loop, the levels `_releaseSave` returned. */
+  async _acquireRestore(count: number): Promise<void> {
+    await this.lock.acquire();
+    this.cells[COUNT] += count;
+  }
+
+  #enter(): boolean {
+    const cells = this.cells;
+    if (cells[COUNT] === MAX_COUNT) throw new RuntimeError("RLock: too many recursive acquisitions (recursion count overflow)");
+    cells[COUNT] += 1;
+    return true;
+  }
+
+  /** @internal */
+  [toDescriptor](): SharedDescriptor {
+    return { kind: "RLock", lock: this.lock[toDescriptor](), cells: this.cells };
+  }
+}
+
+registerShareable(
+  "RLock",
+  (descriptor) =>
+    new RLock(undefined, {
+      lock: reviveShareable(descriptor.lock as SharedDescriptor) as Lock,
+      cells: descriptor.cells as Int32Array,
+    }),
+);

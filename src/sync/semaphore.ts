@@ -1,0 +1,192 @@
+/**
+ * Semaphore and BoundedSemaphore: Python's `threading.Semaphore` / `BoundedSemaphore`,
+ * as three Int32 cells of shared memory.
+ *
+ * Layout (Int32 cells):
+ *   [0] VALUE    permits available now (never negative)
+ *   [1] WAITERS  threads that may be parked on VALUE
+ *   [2] BOUND    BoundedSemaphore: the initial value, which release may not exceed; -1 if unbounded
+ *
+ * Acquiring is a compare-and-swap that takes one permit if VALUE > 0. A thread that finds
+ * none raises WAITERS, tries once more, and parks while VALUE is 0. Releasing adds to
+ * VALUE and then reads WAITERS: because both sides write their cell before reading the
+ * other's (sequentially consistent atomics), either the waiter's last try sees the permit
+ * or the releaser sees the waiter and wakes it. So release skips the kernel call when
+ * nobody waits, without losing a wake-up.
+ *
+ * A woken thread competes for the permit with threads that have just arrived (as Python's
+ * does); if it loses, it parks again. An async waiter whose signal aborted stays parked as
+ * a ghost (see core/parking.ts) and forwards any wake-up it gets to the next waiter.
+ */
+import { ValueError } from "../core/errors.js";
+import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
+import { registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { Holdable } from "./holdable.js";
+
+const VALUE = 0;
+const WAITERS = 1;
+const BOUND = 2;
+const CELLS = 3;
+
+const UNBOUNDED = -1;
+const MAX_VALUE = 0x7fffffff;
+
+/** A counter of permits usable from every thread; pass it in `args` to share it. */
+export class Semaphore extends Holdable {
+  /** @internal The shared cells; see the layout at the top of this file. */
+  readonly cells: Int32Array;
+
+  /** @param value the initial number of permits: a non-negative integer (default 1). */
+  constructor(value = 1, /** @internal */ cells?: Int32Array) {
+    super();
+    if (cells !== undefined) {
+      this.cells = cells;
+      return;
+    }
+    const name = new.target === BoundedSemaphore ? "BoundedSemaphore" : "Semaphore";
+    checkCount(value, `new ${name}(value)`, "value", 0);
+    this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    this.cells[VALUE] = value;
+    this.cells[BOUND] = new.target === BoundedSemaphore ? value : UNBOUNDED;
+  }
+
+  /**
+   * Takes a permit, blocking this thread until one is free. Returns `false` if `timeout`
+   * elapsed or `blocking: false` found none. Not on the main thread: use `acquire()`.
+   */
+  acquireSync(options?: AcquireOptions): boolean {
+    const method = `${this.constructor.name}.acquireSync()`;
+    checkOptions(options, method);
+    const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, method);
+    throwIfAborted(options?.signal);
+    if (this.#tryAcquire()) return true;
+    if (remaining(deadline) === 0) return false;
+    assertMayBlock(method, "semaphore.acquire()");
+    const acquired = this.#acquireSlow(deadline);
+    // A blocked thread cannot see an abort while parked; it checks once it wakes.
+    if (acquired && options?.signal?.aborted) {
+      this.#giveBack(1);
+      throw options.signal.reason;
+    }
+    return acquired;
+  }
+
+  /**
+   * Takes a permit without blocking the event loop. Resolves `false` if `timeout` elapsed
+   * or `blocking: false` found none; rejects with the signal's reason if `signal` aborts
+   * first, and then has taken nothing.
+   */
+  async acquire(options?: AcquireOptions): Promise<boolean> {
+    const method = `${this.constructor.name}.acquire()`;
+    checkOptions(options, method);
+    const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, method);
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    if (this.#tryAcquire()) return true;
+    if (remaining(deadline) === 0) return false;
+    const cells = this.cells;
+    const forwardWake = (): void => void unpark(cells, VALUE, 1);
+    Atomics.add(cells, WAITERS, 1);
+    let acquired = false;
+    try {
+      for (;;) {
+        if (this.#tryAcquire()) {
+          acquired = true;
+          break;
+        }
+        if ((await parkAsync(cells, VALUE, 0, deadline, signal, forwardWake)) === "timed-out") {
+          acquired = this.#tryAcquire();
+          break;
+        }
+      }
+    } finally {
+      Atomics.sub(cells, WAITERS, 1);
+    }
+    if (acquired && signal?.aborted) {
+      this.#giveBack(1);
+      throw signal.reason;
+    }
+    return acquired;
+  }
+
+  /**
+   * Returns `n` permits (default 1), waking up to `n` waiting threads. `n` must be a
+   * positive integer (`ValueError`); a BoundedSemaphore raises `ValueError` if the value
+   * would exceed its initial value.
+   */
+  release(n = 1): void {
+    checkCount(n, `${this.constructor.name}.release(n)`, "n", 1);
+    this.#giveBack(n);
+  }
+
+  #giveBack(n: number): void {
+    const cells = this.cells;
+    const bound = cells[BOUND];
+    const limit = bound === UNBOUNDED ? MAX_VALUE : bound;
+    let value = Atomics.load(cells, VALUE);
+    for (;;) {
+      if (value > limit - n) {
+        throw new ValueError(
+          bound === UNBOUNDED
+            ? `Semaphore.release(n): the value would exceed ${MAX_VALUE}`
+            : "Semaphore released too many times",
+        );
+      }
+      const seen = Atomics.compareExchange(cells, VALUE, value, value + n);
+      if (seen === value) break;
+      value = seen;
+    }
+    if (Atomics.load(cells, WAITERS) !== 0) unpark(cells, VALUE, n);
+  }
+
+  #tryAcquire(): boolean {
+    const cells = this.cells;
+    let value = Atomics.load(cells, VALUE);
+    while (value > 0) {
+      const seen = Atomics.compareExchange(cells, VALUE, value, value - 1);
+      if (seen === value) return true;
+      value = seen;
+    }
+    return false;
+  }
+
+  #acquireSlow(deadline: number): boolean {
+    const cells = this.cells;
+    for (let spin = 0; spin < SPIN_LIMIT; spin++) {
+      if (Atomics.load(cells, VALUE) > 0 && this.#tryAcquire()) return true;
+    }
+    Atomics.add(cells, WAITERS, 1);
+    try {
+      for (;;) {
+        if (this.#tryAcquire()) return true;
+        if (parkSync(cells, VALUE, 0, deadline) === "timed-out") return this.#tryAcquire();
+      }
+    } finally {
+      Atomics.sub(cells, WAITERS, 1);
+    }
+  }
+
+  /** @internal */
+  [toDescriptor](): SharedDescriptor {
+    return { kind: this.cells[BOUND] === UNBOUNDED ? "Semaphore" : "BoundedSemaphore", cells: this.cells };
+  }
+}
+
+/**
+ * A semaphore whose value may never exceed its initial value: releasing more than was
+ * acquired raises `ValueError("Semaphore released too many times")`, catching the bug early.
+ */
+export class BoundedSemaphore extends Semaphore {}
+
+function checkCount(value: unknown, method: string, argName: string, min: number): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${method}: ${argName} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min || value > MAX_VALUE) {
+    throw new ValueError(
+      `${method}: ${argName} must be ${min === 0 ? "a non-negative" : "a positive"} integer (at most ${MAX_VALUE}), got ${describe(value)}`,
+    );
+  }
+}
+
+registerShareable("Semaphore", (descriptor) => new Semaphore(undefined, descriptor.cells as Int32Array));
+registerShareable("BoundedSemaphore", (descriptor) => new BoundedSemaphore(undefined, descriptor.cells as Int32Array));
