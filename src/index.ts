@@ -14,3 +14,11 @@ export { currentThread, mainThread, getIdent, type ThreadHandle } from "./thread
 export { setExcepthook, type ExceptHook, type ExceptHookArgs } from "./threads/excepthook.js";
 export { sleep, sleepSync } from "./threads/sleep.js";
 export type { Target, ModuleTarget } from "./transport/target.js";
+export { RLock } from "./sync/rlock.js";
+export { Condition } from "./sync/condition.js";
+export { Semaphore, BoundedSemaphore } from "./sync/semaphore.js";
+export { Event } from "./sync/event.js";
+export { Barrier, type BarrierOptions } from "./sync/barrier.js";
+export { SharedValue } from "./shared/shared-value.js";
+export { SharedArray } from "./shared/shared-array.js";
+export type { SharedType, SharedElement, SharedTypedArray, SharedTypedArrays } from "./shared/element-type.js";

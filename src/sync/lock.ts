@@ -22,7 +22,8 @@ import { RuntimeError } from "../core/errors.js";
 import { currentIdent } from "../core/identity.js";
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
-import { registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 
 const STATE = 0;
@@ -48,17 +49,19 @@ export class Lock extends Holdable {
   readonly cells: Int32Array;
   readonly #fair: boolean;
 
-  constructor(options?: LockOptions, /** @internal */ cells?: Int32Array) {
+  constructor(options?: LockOptions, /** @internal */ arrived?: SharedDescriptor) {
     super();
-    if (cells !== undefined) {
-      this.cells = cells;
+    if (arrived !== undefined) {
+      this.cells = cellsOf(adoptBlock(this, arrived));
     } else {
       if (options !== undefined && (options === null || typeof options !== "object")) {
         throw new TypeError(`new Lock(options): options must be an object, got ${options === null ? "null" : typeof options}`);
       }
       const fair = options?.fair ?? false;
       if (typeof fair !== "boolean") throw new TypeError(`new Lock(options): options.fair must be a boolean, got ${typeof fair}`);
-      this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+      const block = allocateBlock(CELLS * 4);
+      ownBlock(this, block);
+      this.cells = cellsOf(block);
       this.cells[FAIR] = fair ? 1 : 0;
     }
     this.#fair = this.cells[FAIR] === 1;
@@ -236,8 +239,12 @@ export class Lock extends Holdable {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "Lock", cells: this.cells };
+    return describeBlock("Lock", blockOf(this.cells));
   }
 }
 
-registerShareable("Lock", (descriptor) => new Lock(undefined, descriptor.cells as Int32Array));
+function cellsOf(block: SharedBlock): Int32Array {
+  return new Int32Array(block.buffer, block.byteOffset, CELLS);
+}
+
+registerShareable("Lock", (descriptor) => new Lock(undefined, descriptor));

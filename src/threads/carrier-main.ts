@@ -11,6 +11,7 @@
 import { threadId, workerData, type MessagePort } from "node:worker_threads";
 import { configure } from "../core/config.js";
 import { adoptIdentCounter, enterThread } from "../core/identity.js";
+import { adoptHeap } from "../core/memory.js";
 import { decode, encode } from "../transport/encode.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
@@ -23,6 +24,7 @@ import { writeStdioDirectly } from "./stdio.js";
 
 const data = workerData as CarrierData;
 adoptIdentCounter(data.identCounter);
+adoptHeap(data.heap);
 adoptRegistry(data.registry);
 writeStdioDirectly();
 

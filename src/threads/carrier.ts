@@ -13,6 +13,7 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
 import { WorkerCrashedError } from "../core/errors.js";
 import { identCounterBuffer } from "../core/identity.js";
+import { heapBuffer } from "../core/memory.js";
 import { encodeError } from "../transport/errors.js";
 import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
 import { FINISHED } from "./protocol.js";
@@ -42,7 +43,7 @@ export class Carrier {
 
   constructor(resourceLimits?: ResourceLimits) {
     const { port1, port2 } = new MessageChannel();
-    const data: CarrierData = { port: port2, identCounter: identCounterBuffer(), registry: registryBuffer() };
+    const data: CarrierData = { port: port2, identCounter: identCounterBuffer(), registry: registryBuffer(), heap: heapBuffer() };
     this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
     this.#port = port1;
     this.#pooled = resourceLimits === undefined;
@@ -60,10 +61,17 @@ export class Carrier {
 
   /** Starts a thread on this carrier. */
   run(message: RunMessage, client: CarrierClient): void {
+    try {
+      this.#port.postMessage(message, message.replyPort === undefined ? [] : [message.replyPort]);
+    } catch (error) {
+      // The arguments passed our checks but not structured cloning (a MessagePort, a
+      // Proxy): nothing was sent, so this carrier is as good as before.
+      this.#release();
+      throw error;
+    }
     this.#client = client;
     this.#control = message.control;
     if (!message.daemon) this.#worker.ref();
-    this.#port.postMessage(message, message.replyPort === undefined ? [] : [message.replyPort]);
   }
 
   /**
@@ -99,9 +107,15 @@ export class Carrier {
     this.#client = undefined;
     this.#control = undefined;
     this.#worker.unref();
-    if (this.#dead || message.retire || !this.#pooled || idle.length >= MAX_IDLE) this.#retire();
-    else idle.push(this);
+    if (message.retire) this.#retire();
+    else this.#release();
     client?.finished(message);
+  }
+
+  /** Back to the idle list, or retired if it cannot be reused. */
+  #release(): void {
+    if (this.#dead || !this.#pooled || idle.length >= MAX_IDLE) this.#retire();
+    else idle.push(this);
   }
 
   #onExit(code: number): void {

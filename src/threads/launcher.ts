@@ -37,10 +37,17 @@ export function launch(run: RunMessage, client: CarrierClient, resourceLimits?: 
       client.finished(message);
     }
   };
+  const spawn: SpawnMessage = { type: "spawn", run: { ...run, replyPort: port2 }, resourceLimits };
+  try {
+    starterPort.postMessage(spawn, [port2]);
+  } catch (error) {
+    // The arguments could not be cloned after all (a MessagePort, a Proxy): nothing was sent.
+    port1.close();
+    port2.close();
+    throw error;
+  }
   port1.on("message", settle);
   children.set(run.ident, { client, port: port1 });
-  const spawn: SpawnMessage = { type: "spawn", run: { ...run, replyPort: port2 }, resourceLimits };
-  starterPort.postMessage(spawn, [port2]);
   return {
     pump: () => {
       const received = receiveMessageOnPort(port1);

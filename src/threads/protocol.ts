@@ -57,4 +57,5 @@ export interface CarrierData {
   readonly port: MessagePort;
   readonly identCounter: SharedArrayBuffer;
   readonly registry: SharedArrayBuffer;
+  readonly heap: SharedArrayBuffer;
 }

@@ -22,7 +22,7 @@ import type { CarrierClient } from "./carrier.js";
 import { launch, type Launched } from "./launcher.js";
 import { MAIN_THREAD, ThreadInfo, currentThread, type ThreadHandle } from "./current.js";
 import { reportThreadException } from "./excepthook.js";
-import { FINISHED, RUNNING, type DoneMessage } from "./protocol.js";
+import { FINISHED, RUNNING, type DoneMessage, type RunMessage } from "./protocol.js";
 import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "./registry.js";
 
 /** Options of the {@link Thread} constructor. */
@@ -142,21 +142,32 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       finished: (message) => this.#finish(message),
       crashed: (error, exitCode) => this.#crash(error, exitCode),
     };
-    this.#launched = launch(
-      {
-        type: "run",
-        ident,
-        name: this.#name,
-        daemon: this.#daemon,
-        slot: this.#slot,
-        target: this.#target,
-        args,
-        control,
-        config: { ...currentConfig() },
-      },
-      client,
-      this.#resourceLimits,
-    );
+    const run: RunMessage = {
+      type: "run",
+      ident,
+      name: this.#name,
+      daemon: this.#daemon,
+      slot: this.#slot,
+      target: this.#target,
+      args,
+      control,
+      config: { ...currentConfig() },
+    };
+    try {
+      this.#launched = launch(run, client, this.#resourceLimits);
+    } catch (error) {
+      // The arguments passed our checks but not structured cloning (a MessagePort, a
+      // Proxy): undo the start, so that nothing started, as the contract promises.
+      started.delete(ident);
+      unregisterThread(this.#slot, ident);
+      this.#slot = -1;
+      this.#ident = null;
+      this.#control = undefined;
+      this.#whenDone = undefined;
+      this.#resolveDone = undefined;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TypeError(`args: cannot be sent to a thread: ${reason}`, { cause: error });
+    }
   }
 
   /**

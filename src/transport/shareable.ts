@@ -21,6 +21,8 @@ export interface Shareable {
   [toDescriptor](): SharedDescriptor;
 }
 
+import { localBlock, ownBlock, retainBlock, type SharedBlock } from "../core/memory.js";
+
 const revivers = new Map<string, (descriptor: SharedDescriptor) => Shareable>();
 
 /** Registers how to rebuild a handle of `kind` from its descriptor. */
@@ -38,4 +40,20 @@ export function reviveShareable(descriptor: SharedDescriptor): Shareable {
   const revive = revivers.get(descriptor.kind);
   if (revive === undefined) throw new TypeError(`weft: no shared object of kind "${descriptor.kind}" is known in this thread`);
   return revive(descriptor);
+}
+
+/**
+ * Describes a handle whose state is one block of the shared heap. The descriptor carries
+ * a reference to the block, which the receiving handle adopts (see core/memory.ts).
+ */
+export function describeBlock(kind: string, block: SharedBlock, fields?: Record<string, unknown>): SharedDescriptor {
+  retainBlock(block);
+  return { ...fields, kind, block };
+}
+
+/** The receiving side of {@link describeBlock}: the block, now owned by `handle`. */
+export function adoptBlock(handle: object, descriptor: SharedDescriptor): SharedBlock {
+  const block = localBlock(descriptor.block as SharedBlock);
+  ownBlock(handle, block);
+  return block;
 }

@@ -1,0 +1,183 @@
+/**
+ * SharedValue: Python's `multiprocessing.Value`, one number in shared memory with atomic
+ * access, and a Lock of its own for compound updates.
+ *
+ * Layout: one SharedArrayBuffer holding a single element, viewed as
+ *   - the type itself for the integer types ("int8" .. "uint32", "bigint64", "biguint64"),
+ *     read and written with Atomics;
+ *   - the bits of the float for "float32" (an Int32 cell) and "float64" (a BigInt64
+ *     cell), also read and written with Atomics. Storing bit patterns keeps a float64
+ *     from ever being read half-written, and gives compareExchange a meaning for floats:
+ *     it compares bit patterns (so 0 and -0 differ, and a NaN matches only a NaN with the
+ *     same bits).
+ * The Lock (`.lock`, Python's `get_lock()`) has its own cells and travels with the value.
+ */
+import { describe } from "../core/timeouts.js";
+import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { Lock } from "../sync/lock.js";
+import {
+  bytesOf,
+  checkElement,
+  checkType,
+  isBigIntType,
+  isFloatType,
+  viewOf,
+  type SharedElement,
+  type SharedType,
+} from "./element-type.js";
+
+// Thread-local scratch space to move a float's bits in and out of an integer cell.
+const scratch = new ArrayBuffer(8);
+const scratchF32 = new Float32Array(scratch, 0, 1);
+const scratchI32 = new Int32Array(scratch, 0, 1);
+const scratchF64 = new Float64Array(scratch);
+const scratchB64 = new BigInt64Array(scratch);
+
+/** How a value of each type sits in its atomic cell. */
+interface Codec {
+  /** A number cell (any integer typed array, typed here as Int32Array for Atomics), or null. */
+  readonly num: Int32Array | null;
+  /** A bigint cell (BigInt64Array or BigUint64Array, typed as BigInt64Array), or null. */
+  readonly big: BigInt64Array | null;
+  readonly encode: (value: number | bigint) => number | bigint;
+  readonly decode: (stored: number | bigint) => number | bigint;
+}
+
+const same = (value: number | bigint): number | bigint => value;
+
+function codecOf(type: SharedType, buffer: SharedArrayBuffer): Codec {
+  switch (type) {
+    case "float32":
+      return {
+        num: new Int32Array(buffer),
+        big: null,
+        encode: (value) => ((scratchF32[0] = value as number), scratchI32[0]),
+        decode: (stored) => ((scratchI32[0] = stored as number), scratchF32[0]),
+      };
+    case "float64":
+      return {
+        num: null,
+        big: new BigInt64Array(buffer),
+        encode: (value) => ((scratchF64[0] = value as number), scratchB64[0]),
+        decode: (stored) => ((scratchB64[0] = stored as bigint), scratchF64[0]),
+      };
+    default: {
+      const view = viewOf(type, buffer);
+      return isBigIntType(type)
+        ? { num: null, big: view as unknown as BigInt64Array, encode: same, decode: same }
+        : { num: view as unknown as Int32Array, big: null, encode: same, decode: same };
+    }
+  }
+}
+
+/**
+ * One number in shared memory, read and written atomically from every thread; pass it in
+ * `args` to share it. The type fixes its range and whether it holds a number or a bigint.
+ */
+export class SharedValue<T extends SharedType = SharedType> {
+  /** The element type. */
+  readonly type: T;
+  /** A lock that travels with the value, for updates that need more than one operation (Python's `get_lock()`). */
+  readonly lock: Lock;
+  /** @internal The shared memory holding the value. */
+  readonly buffer: SharedArrayBuffer;
+  readonly #codec: Codec;
+
+  /**
+   * @param type the element type, e.g. `"int32"`, `"float64"`, `"bigint64"`.
+   * @param initial the first value (default 0, or `0n` for the bigint types).
+   */
+  constructor(type: T, initial?: SharedElement<T>, /** @internal */ shared?: { buffer: SharedArrayBuffer; lock: Lock }) {
+    checkType(type, "new SharedValue(type, initial)");
+    this.type = type;
+    if (shared !== undefined) {
+      this.buffer = shared.buffer;
+      this.lock = shared.lock;
+      this.#codec = codecOf(type, this.buffer);
+      return;
+    }
+    if (initial !== undefined) checkElement(type, initial, "new SharedValue(type, initial): initial");
+    this.buffer = new SharedArrayBuffer(bytesOf(type));
+    this.lock = new Lock();
+    this.#codec = codecOf(type, this.buffer);
+    if (initial !== undefined) this.#store(initial);
+  }
+
+  /** The value, read atomically. */
+  get value(): SharedElement<T> {
+    const codec = this.#codec;
+    const stored = codec.num !== null ? Atomics.load(codec.num, 0) : Atomics.load(codec.big as BigInt64Array, 0);
+    return codec.decode(stored) as SharedElement<T>;
+  }
+
+  /** Writes the value atomically. A number for most types, a bigint for "bigint64"/"biguint64". */
+  set value(value: SharedElement<T>) {
+    checkElement(this.type, value, "SharedValue.value");
+    this.#store(value);
+  }
+
+  /** Adds `n` atomically and returns the previous value. Integer types only (`TypeError` on floats). */
+  add(n: SharedElement<T>): SharedElement<T> {
+    const cells = this.#integerCells("add");
+    checkElement(this.type, n, "SharedValue.add(n): n");
+    return (cells.num !== null ? Atomics.add(cells.num, 0, n as number) : Atomics.add(cells.big!, 0, n as bigint)) as SharedElement<T>;
+  }
+
+  /** Subtracts `n` atomically and returns the previous value. Integer types only (`TypeError` on floats). */
+  sub(n: SharedElement<T>): SharedElement<T> {
+    const cells = this.#integerCells("sub");
+    checkElement(this.type, n, "SharedValue.sub(n): n");
+    return (cells.num !== null ? Atomics.sub(cells.num, 0, n as number) : Atomics.sub(cells.big!, 0, n as bigint)) as SharedElement<T>;
+  }
+
+  /**
+   * Stores `next` if the value is `expected`, atomically, and returns the value found
+   * (equal to `expected` exactly when it stored). For float types it compares bit patterns.
+   */
+  compareExchange(expected: SharedElement<T>, next: SharedElement<T>): SharedElement<T> {
+    checkElement(this.type, expected, "SharedValue.compareExchange(expected, next): expected");
+    checkElement(this.type, next, "SharedValue.compareExchange(expected, next): next");
+    const codec = this.#codec;
+    const previous =
+      codec.num !== null
+        ? Atomics.compareExchange(codec.num, 0, codec.encode(expected) as number, codec.encode(next) as number)
+        : Atomics.compareExchange(codec.big!, 0, codec.encode(expected) as bigint, codec.encode(next) as bigint);
+    return codec.decode(previous) as SharedElement<T>;
+  }
+
+  /** The value, as a string (for template literals and `String()`). */
+  toString(): string {
+    return String(this.value);
+  }
+
+  #store(value: number | bigint): void {
+    const codec = this.#codec;
+    const stored = codec.encode(value);
+    if (codec.num !== null) Atomics.store(codec.num, 0, stored as number);
+    else Atomics.store(codec.big!, 0, stored as bigint);
+  }
+
+  #integerCells(method: string): Codec {
+    if (isFloatType(this.type)) {
+      throw new TypeError(
+        `SharedValue.${method}(n): atomic ${method} is for integer types, not ${describe(this.type)}; ` +
+          `use compareExchange in a loop, or hold .lock while you read and write .value`,
+      );
+    }
+    return this.#codec;
+  }
+
+  /** @internal */
+  [toDescriptor](): SharedDescriptor {
+    return { kind: "SharedValue", type: this.type, buffer: this.buffer, lock: this.lock[toDescriptor]() };
+  }
+}
+
+registerShareable(
+  "SharedValue",
+  (descriptor) =>
+    new SharedValue(descriptor.type as SharedType, undefined, {
+      buffer: descriptor.buffer as SharedArrayBuffer,
+      lock: reviveShareable(descriptor.lock as SharedDescriptor) as Lock,
+    }),
+);
