@@ -11,13 +11,14 @@ import { isMainThread as onMainThread, threadId } from "node:worker_threads";
 /** True on the process's main thread (Python's `threading.main_thread() is current_thread()`). */
 export const isMainThread: boolean = onMainThread;
 
-const FOREIGN_BASE = 0x40000000;
+/** Idents from here up belong to workers that weft did not start. */
+export const FOREIGN_IDENT_BASE = 0x40000000;
 
 let identCounter: Int32Array = new Int32Array(new SharedArrayBuffer(8));
 if (isMainThread) identCounter[0] = 1;
 
 /** The ident of the code running now; changes when a warm worker starts the next thread. */
-export let currentIdent: number = isMainThread ? 1 : FOREIGN_BASE + threadId;
+export let currentIdent: number = isMainThread ? 1 : FOREIGN_IDENT_BASE + threadId;
 
 /** The shared counter, to hand to a new worker. */
 export function identCounterBuffer(): SharedArrayBuffer {

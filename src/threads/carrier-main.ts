@@ -19,7 +19,7 @@ import "../index.js"; // registers every shared-object kind, so arguments revive
 import { ThreadInfo, setCurrentThread } from "./current.js";
 import { deliverCrash, setStarterPort } from "./launcher.js";
 import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage } from "./protocol.js";
-import { adoptRegistry, unregisterThread } from "./registry.js";
+import { adoptRegistry, unregisterThread } from "../core/thread-table.js";
 import { writeStdioDirectly } from "./stdio.js";
 
 const data = workerData as CarrierData;

@@ -17,7 +17,7 @@ import { heapBuffer } from "../core/memory.js";
 import { encodeError } from "../transport/errors.js";
 import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
 import { FINISHED } from "./protocol.js";
-import { registryBuffer, setNativeId } from "./registry.js";
+import { registryBuffer, setNativeId } from "../core/thread-table.js";
 
 /** What a carrier reports back to the thread it runs. */
 export interface CarrierClient {

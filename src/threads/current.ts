@@ -3,7 +3,7 @@
  */
 import { currentIdent, isMainThread } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
-import { MAIN, isRegistered, registerThread } from "./registry.js";
+import { MAIN, isRegistered, registerThread } from "../core/thread-table.js";
 
 /** What can be asked of any thread, wherever it is seen from. */
 export interface ThreadHandle {

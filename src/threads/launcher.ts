@@ -10,7 +10,7 @@ import { isMainThread } from "../core/identity.js";
 import { decodeError } from "../transport/errors.js";
 import { takeCarrier, type CarrierClient } from "./carrier.js";
 import type { CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
-import { setNativeId } from "./registry.js";
+import { setNativeId } from "../core/thread-table.js";
 
 /** A started thread, as its starter holds it. */
 export interface Launched {

@@ -23,7 +23,7 @@ import { launch, type Launched } from "./launcher.js";
 import { MAIN_THREAD, ThreadInfo, currentThread, type ThreadHandle } from "./current.js";
 import { reportThreadException } from "./excepthook.js";
 import { FINISHED, RUNNING, type DoneMessage, type RunMessage } from "./protocol.js";
-import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "./registry.js";
+import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "../core/thread-table.js";
 
 /** Options of the {@link Thread} constructor. */
 export interface ThreadOptions<R, A extends unknown[]> {
@@ -40,6 +40,20 @@ export interface ThreadOptions<R, A extends unknown[]> {
 }
 
 const started = new Map<number, Thread<unknown, unknown[]>>();
+
+let joinsPending = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function holdLoop(): void {
+  if (joinsPending++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
+}
+
+function releaseLoop(): void {
+  if (--joinsPending === 0 && keepAlive !== undefined) {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
 
 /** A thread of execution on its own worker, with Python's `threading.Thread` semantics. */
 export class Thread<R = unknown, A extends unknown[] = unknown[]> implements ThreadHandle {
@@ -183,21 +197,26 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       throwIfAborted(options?.signal);
       const whenDone = this.#whenDone as Promise<void>;
       if (this.#done) return Promise.resolve();
-      if (deadline === Infinity && options?.signal === undefined) return whenDone;
+      // A pending join keeps the event loop alive, as a Python thread blocked in join()
+      // keeps its process: even when the thread joined is a daemon (its carrier unref'd).
+      holdLoop();
+      if (deadline === Infinity && options?.signal === undefined) return whenDone.finally(releaseLoop);
       return new Promise<void>((resolve, reject) => {
         const signal = options?.signal;
-        const timer = deadline === Infinity ? undefined : setTimeout(settle, remaining(deadline));
-        const onAbort = (): void => {
-          settle();
-          reject(signal?.reason);
-        };
-        function settle(): void {
+        let settled = false;
+        const settle = (aborted: boolean): void => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
-          resolve();
-        }
+          releaseLoop();
+          if (aborted) reject(signal?.reason);
+          else resolve();
+        };
+        const onAbort = (): void => settle(true);
+        const timer = deadline === Infinity ? undefined : setTimeout(() => settle(false), remaining(deadline));
         signal?.addEventListener("abort", onAbort, { once: true });
-        void whenDone.then(settle);
+        void whenDone.then(() => settle(false));
       });
     } catch (error) {
       return Promise.reject(error);

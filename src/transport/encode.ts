@@ -8,7 +8,7 @@
  *
  * A packet is `{ value }` when nothing needs reviving, so the receiver skips the walk.
  */
-import { isShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "./shareable.js";
+import { isShareable, reviveShareable, toDescriptor, type Shareable, type SharedDescriptor } from "./shareable.js";
 
 /** What crosses the boundary (inside a postMessage or a shared ring). */
 export interface Packet {
@@ -20,20 +20,37 @@ export interface Packet {
 const MARK = "__weft_shared__";
 
 interface Marker {
-  [MARK]: SharedDescriptor;
+  [MARK]: unknown;
 }
 
 /** Prepares `value` for another thread; `path` names it in errors (e.g. `"args"`). */
 export function encode(value: unknown, path: string): Packet {
-  return containsShared(value, path, new Set()) ? { value: replaceShared(value, new Map()), live: true } : { value };
+  return checkSendable(value, path) ? { value: swapShared(value, (shared) => shared[toDescriptor]()), live: true } : { value };
 }
 
 /** Rebuilds a value that arrived from another thread, reviving shared objects. */
 export function decode(packet: Packet): unknown {
-  return packet.live ? reviveMarkers(packet.value, new Map()) : packet.value;
+  return packet.live ? restoreShared(packet.value, (descriptor) => reviveShareable(descriptor as SharedDescriptor)) : packet.value;
 }
 
-/** Checks that `value` can be sent; returns true if it holds a shared object. */
+/**
+ * Checks that `value` can be sent (a `TypeError` names the path to what cannot); returns
+ * true if it holds a shared object.
+ */
+export function checkSendable(value: unknown, path: string): boolean {
+  return containsShared(value, path, new Set());
+}
+
+/** A copy of `value` with each shared object swapped for a marker around `describe(it)`. */
+export function swapShared(value: unknown, describe: (shared: Shareable) => unknown): unknown {
+  return replaceShared(value, new Map(), describe);
+}
+
+/** Revives, in place, the markers that {@link swapShared} left (`value` is a fresh clone). */
+export function restoreShared(value: unknown, revive: (described: unknown) => unknown): unknown {
+  return reviveMarkers(value, new Map(), revive);
+}
+
 function containsShared(value: unknown, path: string, seen: Set<object>): boolean {
   switch (typeof value) {
     case "function":
@@ -83,9 +100,9 @@ function describeKey(key: unknown, index: number): string {
 }
 
 /** Copies the containers on the way to shared objects, swapping those for markers. */
-function replaceShared(value: unknown, copies: Map<object, unknown>): unknown {
+function replaceShared(value: unknown, copies: Map<object, unknown>, describe: (shared: Shareable) => unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (isShareable(value)) return { [MARK]: value[toDescriptor]() } satisfies Marker;
+  if (isShareable(value)) return { [MARK]: describe(value) } satisfies Marker;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
   const done = copies.get(value);
@@ -93,47 +110,47 @@ function replaceShared(value: unknown, copies: Map<object, unknown>): unknown {
   if (Array.isArray(value)) {
     const copy: unknown[] = [];
     copies.set(value, copy);
-    for (const item of value) copy.push(replaceShared(item, copies));
+    for (const item of value) copy.push(replaceShared(item, copies, describe));
     return copy;
   }
   if (value instanceof Map) {
     const copy = new Map();
     copies.set(value, copy);
-    for (const [key, item] of value) copy.set(replaceShared(key, copies), replaceShared(item, copies));
+    for (const [key, item] of value) copy.set(replaceShared(key, copies, describe), replaceShared(item, copies, describe));
     return copy;
   }
   if (value instanceof Set) {
     const copy = new Set();
     copies.set(value, copy);
-    for (const item of value) copy.add(replaceShared(item, copies));
+    for (const item of value) copy.add(replaceShared(item, copies, describe));
     return copy;
   }
   const copy: Record<string, unknown> = {};
   copies.set(value, copy);
-  for (const key of Object.keys(value)) copy[key] = replaceShared((value as Record<string, unknown>)[key], copies);
+  for (const key of Object.keys(value)) copy[key] = replaceShared((value as Record<string, unknown>)[key], copies, describe);
   return copy;
 }
 
 /** Revives markers in place (the value is this thread's own fresh clone). */
-function reviveMarkers(value: unknown, seen: Map<object, unknown>): unknown {
+function reviveMarkers(value: unknown, seen: Map<object, unknown>, revive: (described: unknown) => unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (MARK in value) return reviveShareable((value as Marker)[MARK]);
+  if (MARK in value) return revive((value as Marker)[MARK]);
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
   if (seen.has(value)) return value;
   seen.set(value, value);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveMarkers(value[i], seen);
+    for (let i = 0; i < value.length; i++) value[i] = reviveMarkers(value[i], seen, revive);
   } else if (value instanceof Map) {
     const entries = [...value];
     value.clear();
-    for (const [key, item] of entries) value.set(reviveMarkers(key, seen), reviveMarkers(item, seen));
+    for (const [key, item] of entries) value.set(reviveMarkers(key, seen, revive), reviveMarkers(item, seen, revive));
   } else if (value instanceof Set) {
     const items = [...value];
     value.clear();
-    for (const item of items) value.add(reviveMarkers(item, seen));
+    for (const item of items) value.add(reviveMarkers(item, seen, revive));
   } else {
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = reviveMarkers(record[key], seen);
+    for (const key of Object.keys(record)) record[key] = reviveMarkers(record[key], seen, revive);
   }
   return value;
 }

@@ -10,6 +10,8 @@
  *   [4] NAME_BYTES length of the UTF-8 name that follows
  *   [5..31]        the name, truncated to NAME_CAPACITY bytes
  */
+import { FOREIGN_IDENT_BASE } from "./identity.js";
+
 const SLOTS = 2048;
 const SLOT_CELLS = 32;
 const IDENT = 0;
@@ -86,6 +88,16 @@ export function unregisterThread(slot: number, ident: number): void {
 /** True while `ident` is recorded as alive in `slot`. */
 export function isRegistered(slot: number, ident: number): boolean {
   return slot >= 0 && Atomics.load(cells, slot * SLOT_CELLS + IDENT) === ident;
+}
+
+/**
+ * False only when `ident` is known to have ended: a weft thread that is no longer in the
+ * table. The main thread, and threads of workers weft did not start, count as alive.
+ */
+export function isIdentAlive(ident: number): boolean {
+  if (ident === 1 || ident >= FOREIGN_IDENT_BASE) return true;
+  for (let slot = 0; slot < SLOTS; slot++) if (Atomics.load(cells, slot * SLOT_CELLS + IDENT) === ident) return true;
+  return false;
 }
 
 /** Every live thread, in slot order (the main thread first). */
