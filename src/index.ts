@@ -22,3 +22,5 @@ export { Barrier, type BarrierOptions } from "./sync/barrier.js";
 export { SharedValue } from "./shared/shared-value.js";
 export { SharedArray } from "./shared/shared-array.js";
 export type { SharedType, SharedElement, SharedTypedArray, SharedTypedArrays } from "./shared/element-type.js";
+export { Full, Empty, ShutDown } from "./core/errors.js";
+export { Queue, LifoQueue, PriorityQueue, SimpleQueue, type QueueOptions, type QueueWaitOptions } from "./queue/queue.js";

@@ -38,3 +38,18 @@ export class TimeoutError extends Error {
 export class WorkerCrashedError extends Error {
   override name = "WorkerCrashedError";
 }
+
+/** Python's `queue.Full`: a non-blocking or timed `put` found the queue full. */
+export class Full extends Error {
+  override name = "Full";
+}
+
+/** Python's `queue.Empty`: a non-blocking or timed `get` found the queue empty. */
+export class Empty extends Error {
+  override name = "Empty";
+}
+
+/** Python's `queue.ShutDown`: the queue was shut down (put after shutdown; get once drained). */
+export class ShutDown extends Error {
+  override name = "ShutDown";
+}

@@ -19,7 +19,9 @@
  *           [1] TOP   first never-used byte
  *           [2] HEAP_ID  tells this heap from another one
  *           [3 + k]   head of the free list of blocks of 2^k bytes (0 = empty), k < CLASSES
- *   block   [0] REFS  reference count      [1] CLASS  k: the block spans 2^k bytes
+ *   block   [0] REFS  reference count
+ *           [1] CLASS low byte k: the block spans 2^k bytes; above it, the id of a
+ *                     destructor to run when the last reference goes (0: none)
  *           payload from byte 8 (8-byte aligned), 2^k - 8 bytes; a free block keeps the
  *           next free block's offset in its first payload cell.
  */
@@ -129,6 +131,25 @@ function refsOf(block: SharedBlock): { cells: Int32Array; at: number } {
   return { cells, at: (block.byteOffset - BLOCK_HEADER) >> 2 };
 }
 
+const destructors: ((block: SharedBlock) => void)[] = [];
+
+/** Destructor ids, one per kind of structure that owns further blocks. */
+export const QUEUE_DESTRUCTOR = 1;
+
+/**
+ * Registers, in this thread, what to do before a block tagged with `id` is freed (say,
+ * free the blocks it points to). Every thread registers the same ids, at import.
+ */
+export function registerDestructor(id: number, destroy: (block: SharedBlock) => void): void {
+  destructors[id] = destroy;
+}
+
+/** Tags a block so that the destructor `id` runs before it is freed, in whichever thread frees it. */
+export function setDestructor(block: SharedBlock, id: number): void {
+  const { cells, at } = refsOf(block);
+  cells[at + 1] = (cells[at + 1] & 0xff) | (id << 8);
+}
+
 /** Adds a reference: one that travels with a descriptor to another thread. */
 export function retainBlock(block: SharedBlock): void {
   const { cells, at } = refsOf(block);
@@ -141,7 +162,9 @@ export function releaseBlock(block: SharedBlock): void {
   const before = Atomics.sub(cells, at, 1);
   if (before > 1) return;
   if (before < 1) throw new Error("weft: shared block released more often than retained");
-  const k = cells[at + 1];
+  const k = cells[at + 1] & 0xff;
+  const destructor = cells[at + 1] >>> 8;
+  if (destructor !== 0) destructors[destructor]?.(block);
   lockHeap(cells);
   cells[(block.byteOffset >> 2)] = cells[FREE_HEADS + k];
   cells[FREE_HEADS + k] = block.byteOffset - BLOCK_HEADER;

@@ -72,7 +72,9 @@ function post(port: MessagePort, done: DoneMessage): void {
   } catch (error) {
     // The result passed our checks but not structured cloning (a host object, say).
     const { type, ident, nativeId, retire } = done;
-    port.postMessage({ type, ident, nativeId, retire, ok: false, error: encodeError(error) } satisfies DoneMessage);
+    const reason = error instanceof Error ? error.message : String(error);
+    const failure = new TypeError(`result: cannot be sent back from the thread: ${reason}`, { cause: error });
+    port.postMessage({ type, ident, nativeId, retire, ok: false, error: encodeError(failure) } satisfies DoneMessage);
   }
 }
 

@@ -259,6 +259,11 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
         error instanceof WorkerCrashedError
           ? new WorkerCrashedError(`thread "${this.#name}" died: its worker exited with code ${exitCode}`)
           : error;
+      // An uncaught exception (from a timer, say) killed the worker: name the thread, as
+      // every error from a thread does.
+      if (this.#error instanceof Error && !(this.#error instanceof WorkerCrashedError)) {
+        this.#error.message = `${this.#error.message} [in thread "${this.#name}"]`;
+      }
     }
     unregisterThread(this.#slot, this.#ident as number);
     this.#end(this.#error !== undefined);

@@ -18,6 +18,7 @@ export function registerErrorClass(cls: ErrorClass, name = cls.name): void {
 }
 
 for (const cls of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]) registerErrorClass(cls);
+registerErrorClass(AggregateError as unknown as ErrorClass);
 for (const cls of Object.values(weftErrors)) registerErrorClass(cls as ErrorClass);
 
 /** An error reduced to plain data. */
@@ -56,6 +57,8 @@ export function encodeError(thrown: unknown): EncodedError {
     }
   }
   if (thrown.cause !== undefined && !("cause" in props)) props.cause = encodeError(thrown.cause);
+  // An AggregateError's `errors` (what Promise.any rejects with) is its own, non-enumerable.
+  if (thrown instanceof AggregateError && !("errors" in props)) props.errors = Array.from(thrown.errors, (item) => encodeError(item));
   return {
     kind: "error",
     name: thrown.name,
@@ -81,8 +84,14 @@ export function decodeError(encoded: EncodedError, where: string): unknown {
   }
   const props = encoded.props === undefined ? {} : (decode(encoded.props) as Record<string, unknown>);
   for (const [key, value] of Object.entries(props)) {
-    const revived = key === "cause" && isEncodedError(value) ? decodeError(value, where) : value;
-    Object.defineProperty(error, key, { value: revived, writable: true, configurable: true, enumerable: key !== "cause" });
+    const aggregated = key === "errors" && error instanceof AggregateError && Array.isArray(value);
+    const revived =
+      key === "cause" && isEncodedError(value)
+        ? decodeError(value, where)
+        : aggregated
+          ? value.map((item: unknown) => (isEncodedError(item) ? decodeError(item, where) : item))
+          : value;
+    Object.defineProperty(error, key, { value: revived, writable: true, configurable: true, enumerable: key !== "cause" && !aggregated });
   }
   const remote = encoded.stack ?? `${encoded.name}: ${encoded.message}`;
   const local = new Error().stack?.split("\n").slice(2).join("\n") ?? "";

@@ -1,0 +1,133 @@
+/**
+ * The guided tour: `npm run demo`.
+ *
+ * Runs every example in order, each under a heading, with the Python it corresponds to
+ * and what its output means for a Python developer, then a short summary.
+ *
+ * To add a section (queues, pools, processes, ...), write `examples/NN-name.ts` exporting
+ * `main(print)` and append a `section({...})` to SECTIONS below.
+ */
+import { main as threadBasics } from "./01-thread-basics.js";
+import { main as daemonThreads } from "./02-daemon-threads.js";
+import { main as sharedCounter } from "./03-shared-counter.js";
+import { main as cpuParallelism } from "./04-cpu-parallelism.js";
+
+/** One stop of the tour. */
+interface Section<R> {
+  /** The heading. */
+  title: string;
+  /** The file to read for the code (relative to the repository root). */
+  file: string;
+  /** The Python this section turns into weft, a few lines. */
+  python: string;
+  /** Runs the example; its narration goes to `print`. */
+  run: (print: (line: string) => void) => Promise<R>;
+  /** What the output means, for a Python developer: a few lines, computed from the result. */
+  meaning: (result: R) => string[];
+  /** One line for the closing summary. */
+  summary: (result: R) => string;
+}
+
+/** Keeps each section's result type tied to its own `meaning` and `summary`. */
+function section<R>(s: Section<R>): Section<unknown> {
+  return s as Section<unknown>;
+}
+
+const SECTIONS: Section<unknown>[] = [
+  section({
+    title: "Threads: start, join, result, error",
+    file: "examples/01-thread-basics.ts",
+    python: `t = threading.Thread(target=worker); t.start(); t.join(); print("Thread finished")`,
+    run: threadBasics,
+    meaning: (r) => [
+      `new Thread({ target, args }) / start() / join() is threading.Thread; join() is a Promise on the`,
+      `main thread (await it), and joinSync() blocks inside threads. "${r.name}" had ident ${r.ident}.`,
+      `Unlike Python, the thread's return value (${r.result}) and its exception (${r.errorName}) are kept`,
+      `on thread.result / thread.error; the exception still goes to the excepthook first.`,
+      `A target is a self-contained function (shipped as source) or a module export`,
+      `{ module: import.meta.url, export: "greet" } — guard top-level code with isMainThread.`,
+    ],
+    summary: (r) => `threads start, join, and hand back results (${r.result}) and errors (${r.errorName})`,
+  }),
+  section({
+    title: "Daemon threads",
+    file: "examples/02-daemon-threads.ts",
+    python: `threading.Thread(target=background, daemon=True)`,
+    run: daemonThreads,
+    meaning: (r) => [
+      `Same rule as Python: a non-daemon thread keeps the process alive (the child process lived`,
+      `${r.nonDaemonChild.wallMs.toFixed(0)} ms, until its thread finished); a daemon thread does not (that child lived`,
+      `${r.daemonChild.wallMs.toFixed(0)} ms and its thread was stopped). join({ timeout }) returns when the time is up;`,
+      `isAlive() tells you whether the thread is still running, exactly as in Python.`,
+    ],
+    summary: (r) =>
+      `non-daemon child lived ${r.nonDaemonChild.wallMs.toFixed(0)} ms (waited), daemon child ${r.daemonChild.wallMs.toFixed(0)} ms (did not)`,
+  }),
+  section({
+    title: "A shared counter, with and without a Lock",
+    file: "examples/03-shared-counter.ts",
+    python: `with lock:\n    counter += 1`,
+    run: sharedCounter,
+    meaning: (r) => [
+      `Threads share no variables; they share what is passed in args and lives in shared memory`,
+      `(SharedValue is multiprocessing.Value; Lock is threading.Lock, and both arrive as live handles).`,
+      `With the lock the count is exact (${r.locked.actual}). Without it, ${
+        r.unlocked.lost > 0 ? `${r.unlocked.lost} of ${r.unlocked.expected} increments were lost this run` : `no increment happened to be lost this run`
+      }:`,
+      `weft threads run on different cores at the same moment, so a race that the GIL makes rare`,
+      `in CPython is the common case here. counter.add(1) is atomic and needs no lock (${r.atomic.actual}).`,
+    ],
+    summary: (r) =>
+      `counter with Lock = ${r.locked.actual}; without = ${r.unlocked.actual} of ${r.unlocked.expected} (${r.unlocked.lost} lost); add(1) = ${r.atomic.actual}`,
+  }),
+  section({
+    title: "CPU-bound work in parallel (the GIL section, turned around)",
+    file: "examples/04-cpu-parallelism.ts",
+    python: `threads = [Thread(target=count_primes, args=(part,)) for part in parts]  # ~1x in CPython`,
+    run: cpuParallelism,
+    meaning: (r) => [
+      `In CPython the GIL lets one thread run Python code at a time, so threads give ~1x on CPU-bound`,
+      `work and the advice is multiprocessing. weft threads are worker threads with their own V8`,
+      `isolates: ${r.threads} threads took ${r.parallel.ms.toFixed(0)} ms against ${r.single.ms.toFixed(0)} ms for one, a ${r.speedup.toFixed(2)}x speedup`,
+      `(timings vary with what else the machine is doing; the best possible is ${r.threads}x).`,
+    ],
+    summary: (r) => `${r.threads} threads ran CPU-bound work ${r.speedup.toFixed(2)}x faster than one (CPython's threads: ~1x)`,
+  }),
+];
+
+const rule = "=".repeat(78);
+
+async function tour(): Promise<number> {
+  console.log(rule);
+  console.log("weft — a guided tour: Python's threading, on Node worker threads, in shared memory");
+  console.log(rule);
+  const summaries: string[] = [];
+  let failures = 0;
+  for (const [i, s] of SECTIONS.entries()) {
+    console.log(`\n${i + 1}. ${s.title}   (${s.file})`);
+    console.log("-".repeat(78));
+    console.log("Python:");
+    for (const line of s.python.split("\n")) console.log(`    ${line}`);
+    console.log("weft, running now:");
+    try {
+      const result = await s.run((line) => console.log(`  ${line}`));
+      console.log("What it means:");
+      for (const line of s.meaning(result)) console.log(`  ${line}`);
+      summaries.push(`${i + 1}. ${s.summary(result)}`);
+    } catch (error) {
+      failures++;
+      console.log(`  !! this section failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      summaries.push(`${i + 1}. FAILED: ${s.title}`);
+    }
+  }
+  console.log(`\n${rule}\nSummary\n${rule}`);
+  for (const line of summaries) console.log(line);
+  console.log(
+    `\nSame names and semantics as Python's threading; blocking calls come in two forms (acquire() ` +
+      `on the main thread,\nacquireSync() in threads); and the threads really run in parallel. ` +
+      `Read the files above for the code.`,
+  );
+  return failures;
+}
+
+process.exitCode = (await tour()) === 0 ? 0 : 1;

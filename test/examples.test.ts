@@ -1,0 +1,90 @@
+/**
+ * The examples run and say what they claim: each example's main() is run and its result
+ * checked, 01 is run as a program to check the order of its output, and the guided tour
+ * (`npm run demo`) must exit 0.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { main as threadBasics } from "../examples/01-thread-basics.js";
+import { main as daemonThreads } from "../examples/02-daemon-threads.js";
+import { main as sharedCounter } from "../examples/03-shared-counter.js";
+import { LIMIT, main as cpuParallelism } from "../examples/04-cpu-parallelism.js";
+
+const T = { timeout: 60_000 };
+const quiet = (): void => {};
+
+/** Runs a compiled example (build/examples/NAME.js) as its own process. */
+function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
+  const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+  const out = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 55_000 });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+test("01-thread-basics: the thread prints before the main thread's 'Thread finished'", T, () => {
+  const { status, stdout, stderr } = runExample("01-thread-basics");
+  assert.equal(status, 0, stderr);
+  const lines = stdout.split("\n");
+  const running = lines.findIndex((line) => line.startsWith("Thread is running"));
+  const finished = lines.findIndex((line) => line === "Thread finished");
+  assert.ok(running >= 0, `no "Thread is running" line in:\n${stdout}`);
+  assert.ok(finished >= 0, `no "Thread finished" line in:\n${stdout}`);
+  assert.ok(running < finished, `"Thread is running" must come before "Thread finished":\n${stdout}`);
+  assert.match(lines[running] as string, /name "Thread-\d+ \(worker\)", ident \d+/);
+});
+
+test("01-thread-basics: name, ident, result, error, module target", T, async () => {
+  const r = await threadBasics(quiet);
+  assert.equal(r.reported.name, r.name);
+  assert.equal(r.reported.ident, r.ident);
+  assert.equal(typeof r.ident, "number");
+  assert.match(r.name, /^Thread-\d+ \(worker\)$/);
+  assert.equal(r.aliveAfterStart, true);
+  assert.equal(r.aliveAfterJoin, false);
+  assert.equal(r.result, 42);
+  assert.equal(r.errorName, "RangeError");
+  assert.equal(r.errorIsRangeError, true);
+  assert.match(r.errorMessage ?? "", /n must be >= 0, got -1/);
+  assert.match(r.moduleResult ?? "", /^Good morning, said Thread-\d+ \(greet\)$/);
+});
+
+test("02-daemon-threads: daemon flag, timed join, and who keeps the process alive", T, async () => {
+  const r = await daemonThreads(quiet);
+  assert.equal(r.defaultDaemon, false);
+  assert.equal(r.setAfterStartThrew, true);
+  assert.equal(r.aliveAfterTimedJoin, true);
+  assert.equal(r.aliveAfterFullJoin, false);
+  assert.equal(r.nonDaemonChild.exitCode, 0, r.nonDaemonChild.stdout);
+  assert.equal(r.nonDaemonChild.threadFinished, true, "the process must wait for a non-daemon thread");
+  assert.ok(r.nonDaemonChild.wallMs >= 1000, `the non-daemon child exited after ${r.nonDaemonChild.wallMs} ms`);
+  assert.equal(r.daemonChild.exitCode, 0, r.daemonChild.stdout);
+  assert.equal(r.daemonChild.threadFinished, false, "the process must not wait for a daemon thread");
+});
+
+test("03-shared-counter: exact with a Lock, atomic add exact, unlocked never above", T, async () => {
+  const r = await sharedCounter(quiet);
+  assert.equal(r.locked.expected, 10_000);
+  assert.equal(r.locked.actual, 10_000);
+  assert.equal(r.atomic.actual, r.atomic.expected);
+  // Lost updates are likely but not certain: only check that the numbers are coherent.
+  assert.ok(r.unlocked.actual > 0 && r.unlocked.actual <= r.unlocked.expected, `unlocked count ${r.unlocked.actual}`);
+  assert.equal(r.unlocked.lost, r.unlocked.expected - r.unlocked.actual);
+});
+
+test("04-cpu-parallelism: one thread and N threads find the same primes", T, async () => {
+  const r = await cpuParallelism(quiet);
+  assert.equal(r.limit, LIMIT);
+  assert.equal(r.single.primes, 348_513); // the primes below 5,000,000
+  assert.equal(r.parallel.primes, r.single.primes);
+  assert.ok(r.threads >= 1);
+  // No assertion on the speedup: it is a timing, and depends on the machine's load.
+  assert.ok(Number.isFinite(r.speedup) && r.speedup > 0);
+});
+
+test("tour: `node build/examples/tour.js` runs every section and exits 0", T, () => {
+  const { status, stdout, stderr } = runExample("tour");
+  assert.equal(status, 0, `${stdout}\n${stderr}`);
+  assert.match(stdout, /Summary/);
+  assert.doesNotMatch(stdout, /FAILED/);
+});

@@ -1,0 +1,147 @@
+/**
+ * Process lifetime, seen from outside (API.md, "threading"): each test runs a small script
+ * from test/fixtures with `node` and looks at its exit code and output. A non-daemon thread
+ * keeps the process alive, a daemon thread does not, a thread's output comes before its
+ * join() resolves, and a thread that exits or leaves timers behind does not take the
+ * process down with it.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const T = { timeout: 30_000 };
+const fixtures = new URL("../../test/fixtures/", import.meta.url);
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Killed by us after `killAfterMs`: the process did not end by itself. */
+  killed: boolean;
+}
+
+/** Runs `node test/fixtures/<script> ...args`; kills it if it runs past `killAfterMs`. */
+function runFixture(script: string, args: string[] = [], killAfterMs = 20_000): Promise<Outcome> {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // the fixture is a plain script, not a test file
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL(script, fixtures)), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let killed = false;
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const killer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, killAfterMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, killed });
+    });
+  });
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((line) => line !== "");
+}
+
+function assertClean(outcome: Outcome): void {
+  assert.equal(outcome.killed, false, `the process did not end by itself\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
+  assert.equal(outcome.code, 0, `exit code ${outcome.code}\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
+}
+
+for (const mode of ["async", "sync"]) {
+  test(`a non-daemon thread keeps the process alive until it finishes (${mode} wait)`, T, async () => {
+    const outcome = await runFixture("nondaemon.mjs", [mode]);
+    assertClean(outcome);
+    assert.deepEqual(lines(outcome.stdout), ["main done", "thread finished"]);
+  });
+
+  test(`a daemon thread does not keep the process alive (${mode} wait)`, T, async () => {
+    // The daemon would print after 30 s; the process must end well before our 20 s kill.
+    const outcome = await runFixture("daemon.mjs", [mode]);
+    assertClean(outcome);
+    assert.deepEqual(lines(outcome.stdout), ["daemon started", "main done, daemon alive: true"]);
+    assert.doesNotMatch(outcome.stdout, /LATE/);
+  });
+}
+
+test("awaiting join() of a daemon thread keeps the process alive until it ends", T, async () => {
+  const outcome = await runFixture("join-daemon.mjs");
+  assertClean(outcome);
+  assert.deepEqual(lines(outcome.stdout), ["daemon done", "joined 7"]);
+});
+
+test("a non-daemon thread started by a thread keeps the process alive", T, async () => {
+  const outcome = await runFixture("nested-nondaemon.mjs");
+  assertClean(outcome);
+  assert.deepEqual(lines(outcome.stdout), ["starter done, child daemon: false", "grandchild finished"]);
+});
+
+test("a thread's output comes before what main prints after join(), every time", T, async () => {
+  const rounds = 25;
+  const outcome = await runFixture("output-order.mjs", [String(rounds)]);
+  assertClean(outcome);
+  const expected: string[] = [];
+  const expectedErr: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    expected.push(`thread ${i} a`, `thread ${i} b`, `thread ${i} c`, `main ${i}`);
+    expectedErr.push(`thread ${i} err`, `main ${i} err`);
+  }
+  const out = lines(outcome.stdout);
+  assert.deepEqual(out.slice(0, expected.length), expected);
+  assert.deepEqual(lines(outcome.stderr), expectedErr);
+  // The parallel part: each thread's lines in its own order, all before "all joined".
+  const parallel = out.slice(expected.length);
+  assert.equal(parallel.at(-1), "all joined");
+  assert.equal(parallel.length, 6 * 3 + 1);
+  for (let k = 0; k < 6; k++) {
+    const mine = parallel.filter((line) => line.startsWith(`parallel ${k} `));
+    assert.deepEqual(mine, [0, 1, 2].map((line) => `parallel ${k} ${line}`));
+  }
+});
+
+test("a thread printing more than a pipe holds loses nothing and still comes first", T, async () => {
+  const count = 40_000; // ~4 MB
+  const outcome = await runFixture("big-output.mjs", [String(count)]);
+  assertClean(outcome);
+  const out = lines(outcome.stdout);
+  assert.equal(out.length, count + 2);
+  assert.equal(out.filter((line) => line === "x".repeat(99)).length, count);
+  assert.deepEqual(out.slice(-2), ["thread last line", "main after join"]);
+});
+
+test("process.exit(3) in a thread fails only that thread; the process goes on and exits 0", T, async () => {
+  const outcome = await runFixture("exit-code.mjs");
+  assertClean(outcome);
+  const out = lines(outcome.stdout);
+  assert.equal(out[0], "exiter running");
+  assert.match(out[1], /^hook: exiter: true .*\b3\b/);
+  assert.deepEqual(out.slice(2), ["exiter error: WorkerCrashedError", "later thread ran", "main done"]);
+});
+
+test("a pending async acquire of a weft Lock keeps the process alive", T, async () => {
+  const outcome = await runFixture("lock-keepalive.mjs");
+  assertClean(outcome);
+  assert.deepEqual(lines(outcome.stdout), ["main waiting", "holder releasing", "main acquired"]);
+});
+
+test("an interval left by a finished thread does not keep the process alive", T, async () => {
+  const outcome = await runFixture("leftover-timers.mjs", ["interval"]);
+  assertClean(outcome);
+  const out = lines(outcome.stdout).filter((line) => line !== "INTERVAL TICK");
+  assert.deepEqual(out, ["thread returned", "later ok"]);
+});
+
+test("a timer that throws after its thread returned does not crash the process", T, async () => {
+  const outcome = await runFixture("leftover-timers.mjs", ["throw"]);
+  assertClean(outcome);
+  assert.deepEqual(lines(outcome.stdout), ["thread returned", "later ok"]);
+});
