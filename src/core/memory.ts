@@ -92,8 +92,11 @@ function sizeClass(byteLength: number): number {
   return k;
 }
 
-/** Takes a block of at least `byteLength` bytes, zeroed, with one reference (the caller's). */
-export function allocateBlock(byteLength: number): SharedBlock {
+/**
+ * Takes a block of at least `byteLength` bytes with one reference (the caller's); zeroed
+ * unless `zeroed` is false (for buffers the caller fills before reading).
+ */
+export function allocateBlock(byteLength: number, zeroed = true): SharedBlock {
   if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > HEAP_MAX / 2) {
     throw new RangeError(`weft: cannot allocate ${byteLength} bytes of shared memory (at most ${HEAP_MAX / 2})`);
   }
@@ -113,7 +116,7 @@ export function allocateBlock(byteLength: number): SharedBlock {
   } finally {
     unlockHeap(words);
   }
-  new Uint8Array(heap, start + BLOCK_HEADER, size - BLOCK_HEADER).fill(0);
+  if (zeroed) new Uint8Array(heap, start + BLOCK_HEADER, size - BLOCK_HEADER).fill(0);
   words[(start >> 2) + 1] = k;
   Atomics.store(words, start >> 2, 1);
   return { buffer: heap, byteOffset: start + BLOCK_HEADER, byteLength: size - BLOCK_HEADER };

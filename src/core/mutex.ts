@@ -19,34 +19,38 @@ const SPINS = 100;
 /** How long a waiter parks before it checks on the holder (ms). */
 const CHECK_HOLDER_MS = 100;
 
-/** Takes the mutex at `cells[at]`. */
-export function lockMutex(cells: Int32Array, at: number): void {
+/**
+ * Takes the mutex at `cells[at]`. Returns true if it was taken over from a thread that
+ * died holding it: the caller must then repair what that thread left half-done.
+ */
+export function lockMutex(cells: Int32Array, at: number): boolean {
   if (Atomics.compareExchange(cells, at, 0, 1) === 0) {
     cells[at + 1] = currentIdent;
-    return;
+    return false;
   }
-  lockContended(cells, at);
+  return lockContended(cells, at);
 }
 
-function lockContended(cells: Int32Array, at: number): void {
+function lockContended(cells: Int32Array, at: number): boolean {
   for (let spin = 0; spin < SPINS; spin++) {
     if (Atomics.load(cells, at) === 0 && Atomics.compareExchange(cells, at, 0, 1) === 0) {
       cells[at + 1] = currentIdent;
-      return;
+      return false;
     }
   }
-  while (Atomics.exchange(cells, at, 2) !== 0) {
-    if (Atomics.wait(cells, at, 2, CHECK_HOLDER_MS) === "timed-out") takeOverIfHolderDied(cells, at);
+  for (;;) {
+    const state = Atomics.exchange(cells, at, 2);
+    if (state === 0) break;
+    if (Atomics.wait(cells, at, 2, CHECK_HOLDER_MS) === "timed-out" && takeOverIfHolderDied(cells, at)) return true;
   }
   cells[at + 1] = currentIdent;
+  return false;
 }
 
-function takeOverIfHolderDied(cells: Int32Array, at: number): void {
+/** If the holder is dead, becomes the holder in its place (the word stays set). */
+function takeOverIfHolderDied(cells: Int32Array, at: number): boolean {
   const holder = Atomics.load(cells, at + 1);
-  if (holder !== 0 && !isIdentAlive(holder) && Atomics.compareExchange(cells, at + 1, holder, 0) === holder) {
-    // The holder is gone: free the word, and let the waiting loop claim it.
-    Atomics.store(cells, at, 0);
-  }
+  return holder !== 0 && !isIdentAlive(holder) && Atomics.compareExchange(cells, at + 1, holder, currentIdent) === holder;
 }
 
 /** Releases the mutex at `cells[at]`. */

@@ -26,10 +26,10 @@ export const SPIN_LIMIT = 200;
  * Throws `MainThreadBlockingError` when a `*Sync` method is called on the main thread
  * without `configure({ allowMainThreadBlocking: true })`.
  */
-export function assertMayBlock(method: string, asyncForm: string): void {
+export function assertMayBlock(method: string | (() => string), asyncForm: string): void {
   if (isMainThread && !currentConfig().allowMainThreadBlocking) {
     throw new MainThreadBlockingError(
-      `${method} would block the main thread's event loop; use \`await ${asyncForm}\` instead ` +
+      `${typeof method === "function" ? method() : method} would block the main thread's event loop; use \`await ${asyncForm}\` instead ` +
         `(or call configure({ allowMainThreadBlocking: true }) to allow it)`,
     );
   }

@@ -146,6 +146,9 @@ export class ItemWriter {
         return;
       }
     }
+    // UTF-8 cannot carry a lone surrogate (it would arrive as U+FFFD): such strings take
+    // the general path, which keeps them exact, as structured clone does.
+    if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw FALL_BACK;
     const byteLength = Buffer.byteLength(value, "utf8");
     this.#reserve(5 + byteLength);
     this.bytes[this.length] = UTF8;
@@ -249,7 +252,9 @@ class ItemReader {
         const object: Record<string, unknown> = {};
         for (let i = 0; i < count; i++) {
           const key = this.#stringBody(bytes[this.at++]);
-          object[key] = this.value();
+          // An own "__proto__" key is data (as structured clone keeps it), not the prototype.
+          if (key === "__proto__") Object.defineProperty(object, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+          else object[key] = this.value();
         }
         return object;
       }
@@ -301,6 +306,11 @@ function flattenBlocks(value: unknown): unknown {
       throw new TypeError("item: this shared object does not live in weft's shared heap, so it can only be sent in a thread's args");
     }
     return { [BLOCK_MARK]: [block.byteOffset, block.byteLength] };
+  }
+  if (value instanceof SharedArrayBuffer || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Memory of its own, outside the heap: it cannot ride in a byte stream (and flattening
+    // it as a plain object would revive a broken handle).
+    throw new TypeError("item: this shared object does not live in weft's shared heap, so it can only be sent in a thread's args");
   }
   if (Array.isArray(value)) return value.map(flattenBlocks);
   const flat: Record<string, unknown> = {};

@@ -2,50 +2,31 @@
  * Queue, LifoQueue, PriorityQueue and SimpleQueue: Python's `queue` module, in shared
  * memory, so that every thread that holds a queue puts and gets directly.
  *
- * As in CPython's Lib/queue.py, one mutex guards the items and three conditions wait on
- * them (not empty, not full, all tasks done); here the mutex is a robust word
- * (core/mutex.ts), each condition a sequence cell with a waiter count, so a `put` pays
- * for a wake-up only when a getter is parked. Items are encoded outside the mutex
- * (queue/codec.ts) and copied in and out of the store (queue/stores.ts) under it.
- *
- * Layout (Int32 cells of one heap block):
- *   [0] MUTEX, [1] its holder        [2] NOT_EMPTY sequence   [3] GETTERS parked
- *   [4] NOT_FULL sequence            [5] PUTTERS parked       [6] COUNT items
- *   [7] UNFINISHED tasks             [8] ALL_DONE sequence    [9] SHUT (1 after shutdown)
- *   [10] MAXSIZE (0 unbounded)       [11] KIND                [12..17] the store's cells
+ * As in CPython's Lib/queue.py, mutexes guard the items and three conditions wait on them
+ * (not empty, not full, all tasks done). Here a FIFO queue has two robust mutexes, one
+ * per end (queue/ring.ts), so producers and consumers do not wait for each other; a LIFO
+ * or priority queue, whose ends are one, uses the tail mutex alone (queue/stores.ts).
+ * Each condition is a sequence cell with a count of parked waiters, so a `put` pays for a
+ * wake-up only when a getter is parked. Items are encoded outside the mutexes
+ * (queue/codec.ts). The header's layout is in queue/layout.ts.
  */
 import { Empty, Full, ShutDown, ValueError } from "../core/errors.js";
-import { QUEUE_DESTRUCTOR, allocateBlock, blockOf, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
+import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
 import { assertMayBlock, parkAsync, parkSync } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+import { UndoLog } from "../core/undo-log.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
-import { Scratch, StoreView, checkOrderable, fifoStore, lifoStore, priorityStore, STORE_CELLS, type ItemStore, type TakenItem } from "./stores.js";
+import {
+  ALL_DONE, DONE, FIFO, GETTERS, GOT, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
+  SHUT, SIMPLE, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
+} from "./layout.js";
+import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
+import { checkOrderable, freeBlock, lifoStore, priorityStore, type ItemStore } from "./stores.js";
 
-const MUTEX = 0;
-const NOT_EMPTY = 2;
-const GETTERS = 3;
-const NOT_FULL = 4;
-const PUTTERS = 5;
-const COUNT = 6;
-const UNFINISHED = 7;
-const ALL_DONE = 8;
-const SHUT = 9;
-const MAXSIZE = 10;
-const KIND = 11;
-const STORE_BASE = 12;
-const CELLS = STORE_BASE + STORE_CELLS;
-
-const FIFO = 0;
-const LIFO = 1;
-const PRIORITY = 2;
-const SIMPLE = 3;
-
-const STORES: readonly ItemStore[] = [fifoStore, lifoStore, priorityStore, fifoStore];
-
-/** How many times a getter re-reads the count before it parks (a kernel wake-up costs ~46 µs). */
-const GET_SPINS = 20000;
+/** How many times a getter re-reads the counts before it parks (a kernel wake-up costs ~46 µs). */
+const GET_SPINS = 2000;
 
 /** Options of `put` and `get`. */
 export interface QueueWaitOptions extends WaitOptions {
@@ -62,10 +43,22 @@ export interface QueueOptions {
 const writer = new ItemWriter();
 const scratch = new Scratch();
 
+function headerOf(block: SharedBlock): Int32Array {
+  // Cache-line aligned, so that the producer and consumer lines really are apart.
+  const start = (block.byteOffset + 63) & ~63;
+  return new Int32Array(block.buffer, start, HEADER_CELLS);
+}
+
 registerDestructor(QUEUE_DESTRUCTOR, (block) => {
-  const cells = cellsOf(block);
-  STORES[cells[KIND]].destroy(cells, STORE_BASE);
+  const cells = headerOf(block);
+  const store = storeOf(cells[KIND]);
+  if (store === undefined) destroyRing(cells);
+  else store.destroy(cells);
 });
+
+function storeOf(kind: number): ItemStore | undefined {
+  return kind === LIFO ? lifoStore : kind === PRIORITY ? priorityStore : undefined;
+}
 
 /** A put that will not happen: release the references the encoded item holds, then throw. */
 function failPut(bytes: Uint8Array, error: unknown): never {
@@ -73,34 +66,44 @@ function failPut(bytes: Uint8Array, error: unknown): never {
   throw error;
 }
 
-function cellsOf(block: SharedBlock): Int32Array {
-  return new Int32Array(block.buffer, block.byteOffset, CELLS);
-}
-
 /** What every queue kind shares. */
 abstract class QueueBase<T> {
   /** @internal */
   readonly cells: Int32Array;
-  readonly #store: ItemStore;
-  readonly #view = new StoreView();
+  readonly #block: SharedBlock;
+  readonly #store: ItemStore | undefined;
+  readonly #ring = new RingView();
+  readonly #log: UndoLog;
+  /**
+   * The last PUT this thread read: while it differs from GOT an item is surely there, so a
+   * get need not read the producers' cache line (it lags PUT, never leads it).
+   */
+  #seenPut = 0;
+  /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
+  readonly #getMutex: number;
 
   protected constructor(kind: number, maxsize: number, arrived: SharedDescriptor | undefined) {
     if (arrived !== undefined) {
-      this.cells = cellsOf(adoptBlock(this, arrived));
+      this.#block = adoptBlock(this, arrived);
+      this.cells = headerOf(this.#block);
     } else {
-      const block = allocateBlock(CELLS * 4);
+      const block = allocateBlock(HEADER_CELLS * 4 + 64);
       ownBlock(this, block);
       setDestructor(block, QUEUE_DESTRUCTOR);
-      this.cells = cellsOf(block);
+      this.#block = block;
+      this.cells = headerOf(block);
       this.cells[KIND] = kind;
       this.cells[MAXSIZE] = maxsize;
+      if (storeOf(kind) === undefined) initRing(this.cells);
     }
-    this.#store = STORES[this.cells[KIND]];
+    this.#store = storeOf(this.cells[KIND]);
+    this.#getMutex = this.#store === undefined ? HEAD_MUTEX : TAIL_MUTEX;
+    this.#log = new UndoLog((this.cells.byteOffset >> 2) + UNDO_LOG, UNDO_CAPACITY);
   }
 
   /** Approximate number of items (another thread may change it at once). */
   qsize(): number {
-    return Atomics.load(this.cells, COUNT);
+    return (Atomics.load(this.cells, PUT) - Atomics.load(this.cells, GOT)) | 0;
   }
 
   /** True if the queue holds no items right now. */
@@ -111,36 +114,33 @@ abstract class QueueBase<T> {
   /** Puts `item`, blocking this thread while a bounded queue is full. Not on the main thread: use `put()`. */
   putSync(item: T, options?: QueueWaitOptions): void {
     const deadline = this.#putPrologue(item, options, "putSync");
-    if (deadline !== 0) assertMayBlock(`${this.constructor.name}.putSync()`, "queue.put(item)");
+    if (deadline !== 0) assertMayBlock(() => `${this.constructor.name}.putSync()`, "queue.put(item)");
     for (;;) {
       const wait = this.#tryPut(writer.bytes, writer.length, deadline, options?.signal);
       if (wait === undefined) return;
-      const parked = parkSync(this.cells, NOT_FULL, wait, deadline);
+      parkSync(this.cells, NOT_FULL, wait, deadline);
       Atomics.sub(this.cells, PUTTERS, 1);
-      if (parked === "timed-out" && remaining(deadline) === 0 && !this.#hasRoom()) failPut(writer.bytes, new Full("queue is full"));
     }
   }
 
   /** Puts `item`, waiting without blocking the event loop while a bounded queue is full. */
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
     const deadline = this.#putPrologue(item, options, "put");
-    const forward = (): void => void this.#wake(NOT_FULL, 1);
     let bytes: Uint8Array = writer.bytes;
     const length = writer.length;
     for (;;) {
       const wait = this.#tryPut(bytes, length, deadline, options?.signal);
       if (wait === undefined) return;
       // Other puts on this thread may run while this one waits: keep a copy of the item.
-      if (bytes === writer.bytes) bytes = bytes.slice(0, length);
-      let parked;
+      // (Buffer#slice would share memory with the writer: copy with Uint8Array#slice.)
+      if (bytes === writer.bytes) bytes = Uint8Array.prototype.slice.call(bytes, 0, length);
       try {
-        parked = await parkAsync(this.cells, NOT_FULL, wait, deadline, options?.signal, forward);
+        await parkAsync(this.cells, NOT_FULL, wait, deadline, options?.signal, () => this.#wake(NOT_FULL));
       } catch (abort) {
+        failPut(bytes, abort);
+      } finally {
         Atomics.sub(this.cells, PUTTERS, 1);
-        return failPut(bytes, abort);
       }
-      Atomics.sub(this.cells, PUTTERS, 1);
-      if (parked === "timed-out" && remaining(deadline) === 0 && !this.#hasRoom()) failPut(bytes, new Full("queue is full"));
     }
   }
 
@@ -151,32 +151,28 @@ abstract class QueueBase<T> {
 
   /** Removes and returns the next item, blocking this thread while empty. Not on the main thread: use `get()`. */
   getSync(options?: QueueWaitOptions): T {
-    const deadline = this.#getPrologue(options, "getSync");
-    if (deadline !== 0) assertMayBlock(`${this.constructor.name}.getSync()`, "queue.get()");
+    const deadline = options === undefined ? Infinity : this.#deadline(options, "getSync");
+    if (deadline !== 0) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()");
     for (;;) {
       if (deadline !== 0) this.#spinForItem();
-      const got = this.#tryGet(deadline);
-      if (typeof got !== "number") return decodeItem(got.bytes, got.start) as T;
-      const parked = parkSync(this.cells, NOT_EMPTY, got, deadline);
+      const got = this.#tryGet(deadline, options?.signal);
+      if (typeof got !== "number") return this.#finishGet(got);
+      parkSync(this.cells, NOT_EMPTY, got, deadline);
       Atomics.sub(this.cells, GETTERS, 1);
-      if (parked === "timed-out" && remaining(deadline) === 0 && this.qsize() === 0) throw new Empty("queue is empty");
     }
   }
 
   /** Removes and returns the next item, waiting without blocking the event loop while empty. */
   async get(options?: QueueWaitOptions): Promise<T> {
-    const deadline = this.#getPrologue(options, "get");
-    const forward = (): void => void this.#wake(NOT_EMPTY, 1);
+    const deadline = options === undefined ? Infinity : this.#deadline(options, "get");
     for (;;) {
-      const got = this.#tryGet(deadline);
-      if (typeof got !== "number") return decodeItem(got.bytes, got.start) as T;
-      let parked;
+      const got = this.#tryGet(deadline, options?.signal);
+      if (typeof got !== "number") return this.#finishGet(got);
       try {
-        parked = await parkAsync(this.cells, NOT_EMPTY, got, deadline, options?.signal, forward);
+        await parkAsync(this.cells, NOT_EMPTY, got, deadline, options?.signal, () => this.#wake(NOT_EMPTY));
       } finally {
         Atomics.sub(this.cells, GETTERS, 1);
       }
-      if (parked === "timed-out" && remaining(deadline) === 0 && this.qsize() === 0) throw new Empty("queue is empty");
     }
   }
 
@@ -195,30 +191,40 @@ abstract class QueueBase<T> {
       throw new TypeError(`${this.constructor.name}.shutdown(options): options must be an object, got ${describe(options)}`);
     }
     const cells = this.cells;
-    const discarded: TakenItem[] = [];
-    lockMutex(cells, MUTEX);
+    const discarded: unknown[] = [];
+    this.#lock(TAIL_MUTEX);
+    if (this.#getMutex !== TAIL_MUTEX) this.#lock(HEAD_MUTEX);
     try {
       Atomics.store(cells, SHUT, 1);
       if (options?.immediate === true) {
-        while (cells[COUNT] > 0) {
-          const taken = this.#store.pop(cells, STORE_BASE, new Scratch(), this.#view);
+        let count = 0;
+        for (; this.qsize() > 0; count++) {
+          const taken = this.#take(new Scratch());
           discarded.push(taken);
-          Atomics.sub(cells, COUNT, 1);
-          if (cells[UNFINISHED] > 0) cells[UNFINISHED]--;
         }
-        Atomics.add(cells, ALL_DONE, 1);
+        // Discarded items count as done, so that join() returns (as in Python).
+        for (;;) {
+          const done = Atomics.load(cells, DONE);
+          const unfinished = (Atomics.load(cells, PUT) - done) | 0;
+          if (Atomics.compareExchange(cells, DONE, done, (done + Math.min(count, Math.max(0, unfinished))) | 0) === done) break;
+        }
       }
       Atomics.add(cells, NOT_EMPTY, 1);
       Atomics.add(cells, NOT_FULL, 1);
+      Atomics.add(cells, ALL_DONE, 1);
     } finally {
-      unlockMutex(cells, MUTEX);
+      if (this.#getMutex !== TAIL_MUTEX) unlockMutex(cells, HEAD_MUTEX);
+      unlockMutex(cells, TAIL_MUTEX);
     }
     Atomics.notify(cells, ALL_DONE);
     Atomics.notify(cells, NOT_EMPTY);
     Atomics.notify(cells, NOT_FULL);
     // Shared objects inside discarded items hold references: reviving them hands those
-    // references to handles that the garbage collector will drop.
-    for (const taken of discarded) decodeItem(taken.bytes, taken.start);
+    // to handles that the garbage collector will drop.
+    for (const taken of discarded as TakenItem[]) {
+      decodeItem(taken.bytes, 0);
+      finishTake(taken);
+    }
   }
 
   /** True once `shutdown()` was called. */
@@ -240,16 +246,20 @@ abstract class QueueBase<T> {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return describeBlock("Queue", blockOf(this.cells));
+    return describeBlock("Queue", this.#block);
   }
 
   protected hasRoom(): boolean {
-    return this.#hasRoom();
+    const maxsize = this.cells[MAXSIZE];
+    return maxsize <= 0 || this.qsize() < maxsize;
   }
 
-  #hasRoom(): boolean {
-    const maxsize = this.cells[MAXSIZE];
-    return maxsize <= 0 || Atomics.load(this.cells, COUNT) < maxsize;
+  /** Takes a mutex, repairing what a dead holder left behind. */
+  #lock(mutex: number): void {
+    if (!lockMutex(this.cells, mutex)) return;
+    if (this.#store !== undefined) this.#log.rollback();
+    else if (mutex === TAIL_MUTEX) repairProducer(this.cells);
+    else repairConsumer(this.cells);
   }
 
   #putPrologue(item: T, options: QueueWaitOptions | undefined, method: string): number {
@@ -257,10 +267,6 @@ abstract class QueueBase<T> {
     if (this.cells[KIND] === PRIORITY) checkOrderable(item);
     writer.encode(item);
     return deadline;
-  }
-
-  #getPrologue(options: QueueWaitOptions | undefined, method: string): number {
-    return options === undefined ? Infinity : this.#deadline(options, method);
   }
 
   #deadline(options: QueueWaitOptions, method: string): number {
@@ -272,121 +278,134 @@ abstract class QueueBase<T> {
   }
 
   /**
-   * Puts the encoded item if it can; otherwise registers as a parked putter and returns the
-   * NOT_FULL sequence to park on. Throws `Full` / `ShutDown` (after releasing the item).
+   * Puts the encoded item if it can; otherwise counts itself as a parked putter and
+   * returns the NOT_FULL sequence to park on. Throws `Full` / `ShutDown` (after releasing
+   * the item's references).
    */
   #tryPut(bytes: Uint8Array, length: number, deadline: number, signal: AbortSignal | undefined): number | undefined {
     const cells = this.cells;
-    let wakeGetter = false;
+    let failure: { error: unknown } | undefined;
     let parkOn: number | undefined;
-    let failed = false;
-    let failure: unknown;
-    lockMutex(cells, MUTEX);
+    this.#lock(TAIL_MUTEX);
     try {
-      if (cells[SHUT] === 1) {
-        failed = true;
-        failure = new ShutDown("put to a queue that was shut down");
-      } else if (!this.#hasRoom()) {
-        if (remaining(deadline) === 0 || signal?.aborted) {
-          failed = true;
-          failure = signal?.aborted ? signal.reason : new Full("queue is full");
-        } else {
+      if (cells[SHUT] === 1) failure = { error: new ShutDown("put to a queue that was shut down") };
+      else if (!this.hasRoom()) {
+        if (remaining(deadline) === 0) failure = { error: new Full("queue is full") };
+        else if (signal?.aborted) failure = { error: signal.reason };
+        else {
+          // Count ourselves before sampling and re-checking, so a get in between wakes us.
           Atomics.add(cells, PUTTERS, 1);
           parkOn = Atomics.load(cells, NOT_FULL);
-        }
-      } else {
-        this.#store.push(cells, STORE_BASE, bytes, length, this.#view);
-        cells[UNFINISHED]++;
-        Atomics.add(cells, COUNT, 1);
-        if (Atomics.load(cells, GETTERS) > 0) {
-          Atomics.add(cells, NOT_EMPTY, 1);
-          wakeGetter = true;
+          if (this.hasRoom()) {
+            Atomics.sub(cells, PUTTERS, 1);
+            parkOn = undefined;
+          }
         }
       }
+      if (failure === undefined && parkOn === undefined) this.#insert(bytes, length);
     } catch (error) {
-      failed = true;
-      failure = error;
+      failure = { error };
     } finally {
-      unlockMutex(cells, MUTEX);
+      unlockMutex(cells, TAIL_MUTEX);
     }
-    if (failed) failPut(bytes, failure);
-    if (wakeGetter) Atomics.notify(cells, NOT_EMPTY, 1);
-    return parkOn;
+    if (failure !== undefined) failPut(bytes, failure.error);
+    if (parkOn !== undefined) return parkOn;
+    if (Atomics.load(cells, GETTERS) > 0) this.#wake(NOT_EMPTY);
+    return undefined;
+  }
+
+  #insert(bytes: Uint8Array, length: number): void {
+    const cells = this.cells;
+    if (this.#store === undefined) {
+      ringPut(cells, bytes, length, this.#ring, () => this.#lock(HEAD_MUTEX), () => unlockMutex(cells, HEAD_MUTEX));
+      return;
+    }
+    const old = this.#store.push(cells, bytes, length, this.#log);
+    Atomics.store(cells, PUT, (cells[PUT] + 1) | 0);
+    this.#log.commit();
+    if (old !== undefined) freeBlock(old.offset, old.size);
+  }
+
+  /** Takes the next item (the get mutex is held and an item is there). */
+  #take(into: Scratch): TakenItem {
+    const cells = this.cells;
+    if (this.#store === undefined) return ringTake(cells, into, this.#ring);
+    const taken = this.#store.pop(cells, into, this.#log);
+    Atomics.store(cells, GOT, (cells[GOT] + 1) | 0);
+    this.#log.commit();
+    return taken;
   }
 
   /**
-   * Takes the next item if there is one; otherwise registers as a parked getter and
+   * Takes the next item if there is one; otherwise counts itself as a parked getter and
    * returns the NOT_EMPTY sequence to park on. Throws `Empty` / `ShutDown`.
    */
-  #tryGet(deadline: number): TakenItem | number {
+  #tryGet(deadline: number, signal: AbortSignal | undefined): TakenItem | number {
     const cells = this.cells;
-    let wakePutter = false;
-    let taken: TakenItem;
-    lockMutex(cells, MUTEX);
-    try {
-      if (cells[COUNT] === 0) {
-        if (cells[SHUT] === 1) throw new ShutDown("queue was shut down and is drained");
-        if (remaining(deadline) === 0) throw new Empty("queue is empty");
-        Atomics.add(cells, GETTERS, 1);
-        return Atomics.load(cells, NOT_EMPTY);
+    const mutex = this.#getMutex;
+    for (;;) {
+      let taken: TakenItem | undefined;
+      let parkOn = 0;
+      this.#lock(mutex);
+      try {
+        if (this.#seenPut !== cells[GOT] || (this.#seenPut = Atomics.load(cells, PUT)) !== cells[GOT]) {
+          taken = this.#take(scratch);
+        } else {
+          if (cells[SHUT] === 1) throw new ShutDown("queue was shut down and is drained");
+          if (remaining(deadline) === 0) throw new Empty("queue is empty");
+          if (signal?.aborted) throw signal.reason;
+          // Count ourselves before sampling and re-checking, so a put in between wakes us.
+          Atomics.add(cells, GETTERS, 1);
+          parkOn = Atomics.load(cells, NOT_EMPTY);
+        }
+      } finally {
+        unlockMutex(cells, mutex);
       }
-      taken = this.#store.pop(cells, STORE_BASE, scratch, this.#view);
-      Atomics.sub(cells, COUNT, 1);
-      if (Atomics.load(cells, PUTTERS) > 0) {
-        Atomics.add(cells, NOT_FULL, 1);
-        wakePutter = true;
+      if (taken !== undefined) {
+        if (Atomics.load(cells, PUTTERS) > 0) this.#wake(NOT_FULL);
+        return taken;
       }
-    } finally {
-      unlockMutex(cells, MUTEX);
+      if (Atomics.load(cells, PUT) === Atomics.load(cells, GOT) && Atomics.load(cells, SHUT) === 0) return parkOn;
+      Atomics.sub(cells, GETTERS, 1);
     }
-    if (wakePutter) Atomics.notify(cells, NOT_FULL, 1);
-    return taken;
+  }
+
+  #finishGet(taken: TakenItem): T {
+    const item = decodeItem(taken.bytes, 0) as T;
+    finishTake(taken);
+    return item;
   }
 
   #spinForItem(): void {
     const cells = this.cells;
     for (let spin = 0; spin < GET_SPINS; spin++) {
-      if (Atomics.load(cells, COUNT) !== 0 || Atomics.load(cells, SHUT) !== 0) return;
+      if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.load(cells, SHUT) !== 0) return;
     }
   }
 
-  #wake(sequence: number, count: number): void {
+  #wake(sequence: number): void {
     Atomics.add(this.cells, sequence, 1);
-    Atomics.notify(this.cells, sequence, count);
+    Atomics.notify(this.cells, sequence, 1);
   }
 
   /** @internal Task accounting, exposed by the kinds that have it. */
   protected markTaskDone(): void {
     const cells = this.cells;
-    let allDone = false;
-    lockMutex(cells, MUTEX);
-    try {
-      const unfinished = cells[UNFINISHED] - 1;
-      if (unfinished < 0) throw new ValueError("taskDone() called too many times");
-      cells[UNFINISHED] = unfinished;
-      if (unfinished === 0) {
-        Atomics.add(cells, ALL_DONE, 1);
-        allDone = true;
-      }
-    } finally {
-      unlockMutex(cells, MUTEX);
+    for (;;) {
+      const done = Atomics.load(cells, DONE);
+      if (((Atomics.load(cells, PUT) - done) | 0) <= 0) throw new ValueError("taskDone() called too many times");
+      if (Atomics.compareExchange(cells, DONE, done, (done + 1) | 0) === done) break;
     }
-    if (allDone) Atomics.notify(cells, ALL_DONE);
-  }
-
-  /** @internal The ALL_DONE sequence to park on, or undefined when no task is unfinished. */
-  protected unfinishedSequence(): number | undefined {
-    const cells = this.cells;
-    lockMutex(cells, MUTEX);
-    try {
-      return cells[UNFINISHED] === 0 ? undefined : Atomics.load(cells, ALL_DONE);
-    } finally {
-      unlockMutex(cells, MUTEX);
+    if (this.unfinished() === 0) {
+      Atomics.add(cells, ALL_DONE, 1);
+      Atomics.notify(cells, ALL_DONE);
     }
   }
 
-  /** @internal */
-  protected static readonly allDoneCell = ALL_DONE;
+  /** @internal Tasks put and not yet marked done. */
+  protected unfinished(): number {
+    return (Atomics.load(this.cells, PUT) - Atomics.load(this.cells, DONE)) | 0;
+  }
 }
 
 /** Python's `queue.Queue`: FIFO, optionally bounded, with task tracking. Pass it in `args` to share it. */
@@ -414,8 +433,8 @@ export class Queue<T = unknown> extends QueueBase<T> {
   async join(options?: { signal?: AbortSignal }): Promise<void> {
     checkOptions(options, `${this.constructor.name}.join()`);
     for (;;) {
-      const sequence = this.unfinishedSequence();
-      if (sequence === undefined) return;
+      const sequence = Atomics.load(this.cells, ALL_DONE);
+      if (this.unfinished() <= 0) return;
       await parkAsync(this.cells, ALL_DONE, sequence, Infinity, options?.signal);
     }
   }
@@ -424,8 +443,8 @@ export class Queue<T = unknown> extends QueueBase<T> {
   joinSync(): void {
     assertMayBlock(`${this.constructor.name}.joinSync()`, "queue.join()");
     for (;;) {
-      const sequence = this.unfinishedSequence();
-      if (sequence === undefined) return;
+      const sequence = Atomics.load(this.cells, ALL_DONE);
+      if (this.unfinished() <= 0) return;
       parkSync(this.cells, ALL_DONE, sequence, Infinity);
     }
   }
@@ -466,7 +485,7 @@ function checkMaxsize(options: QueueOptions | undefined, name: string): number {
 }
 
 registerShareable("Queue", (descriptor) => {
-  const kind = cellsOf(descriptor.block as SharedBlock)[KIND];
+  const kind = headerOf(descriptor.block as SharedBlock)[KIND];
   switch (kind) {
     case LIFO:
       return new LifoQueue(undefined, descriptor);

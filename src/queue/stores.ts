@@ -1,299 +1,102 @@
 /**
- * Where a queue keeps its items: encoded bytes in blocks of the shared heap, in the order
- * each kind of queue hands them out. Every method runs under the queue's mutex, and each
- * change becomes visible through the header cells written last, so a thread that dies
- * mid-way leaves the previous state intact.
+ * The stores of LifoQueue and PriorityQueue, whose puts and gets touch the same end and so
+ * share one mutex (the tail mutex). Every cell they change goes through an undo log
+ * (core/undo-log.ts), so a thread that dies mid-operation leaves nothing half-done.
  *
- * FIFO ring (Queue, SimpleQueue): entries [u32 length][bytes][pad to 4] one after another,
- *   wrapping at the end (a WRAP length says "continue at byte 0"). An item above
- *   EXTERNAL_ABOVE bytes goes to a block of its own and the entry holds [length | EXTERNAL]
- *   [offset], so one huge item never makes the ring huge. The ring grows when full and
- *   shrinks back once drained.
- * LIFO stack (LifoQueue): entries [bytes][pad][u32 length] from byte 0 up; pop from the top.
- * Priority heap (PriorityQueue): each item in a block of its own; the store is a binary
- *   heap of [block offset, arrival number] pairs ordered by the decoded items, then by
- *   arrival, so equal priorities stay FIFO.
+ * LIFO stack: entries [bytes][pad][u32 length] from byte 0 of the store up; TOP is the end.
+ * Priority heap: each item in a block of its own; the store is a binary heap of
+ *   [block offset, length, arrival] triples ordered by the decoded items, then by arrival,
+ *   so equal priorities stay FIFO. TOP counts the entries.
  */
-import { allocateBlock, heapBuffer, releaseBlock, type SharedBlock } from "../core/memory.js";
+import { allocateBlock, heapBuffer, releaseBlock } from "../core/memory.js";
+import type { UndoLog } from "../core/undo-log.js";
 import { decodeItem } from "./codec.js";
-
-/** Header cells a store reads and writes (indices into the queue's header). */
-export const STORE = 0;
-export const STORE_SIZE = 1;
-export const HEAD = 2;
-export const TAIL = 3;
-export const USED = 4;
-export const ARRIVALS = 5;
-export const STORE_CELLS = 6;
+import { ARRIVALS, STORE, STORE_SIZE, TOP } from "./layout.js";
+import { copyBytes, type Scratch, type TakenItem } from "./ring.js";
 
 const INITIAL_SIZE = 4096;
 const SHRINK_ABOVE = 64 * 1024;
-/** Items above this size get a block of their own instead of a place in the ring. */
-const EXTERNAL_ABOVE = 64 * 1024;
-const WRAP = 0xffffffff;
-const EXTERNAL = 0x80000000;
-
-/** The bytes of one item, copied out of the store. */
-export interface TakenItem {
-  bytes: Uint8Array;
-  start: number;
-}
-
-/** One kind of ordering. `cells` is the queue's header; `base` where the store's cells start. */
-export interface ItemStore {
-  push(cells: Int32Array, base: number, bytes: Uint8Array, length: number, store: StoreView): void;
-  pop(cells: Int32Array, base: number, into: Scratch, store: StoreView): TakenItem;
-  /** Frees every block the store holds (the queue itself is being freed). */
-  destroy(cells: Int32Array, base: number): void;
-}
-
-/** A thread-local buffer to copy items out into. */
-export class Scratch {
-  bytes: Buffer = Buffer.allocUnsafe(1024);
-  fit(length: number): Buffer {
-    if (length > this.bytes.length) this.bytes = Buffer.allocUnsafe(Math.max(length, this.bytes.length * 2));
-    return this.bytes;
-  }
-}
-
-function view(offset: number, size: number): Buffer {
-  return Buffer.from(heapBuffer(), offset, size);
-}
-
-/**
- * A thread's view of a store block, remade only when the store moves (it grows or
- * shrinks): building a view per operation would cost more than the operation.
- */
-export class StoreView {
-  offset = -1;
-  size = 0;
-  bytes: Uint8Array = new Uint8Array(0);
-  data = new DataView(this.bytes.buffer);
-
-  /** Points the view at the store's current block. */
-  sync(cells: Int32Array, base: number): this {
-    const offset = cells[base + STORE];
-    const size = cells[base + STORE_SIZE];
-    if (offset !== this.offset || size !== this.size) {
-      this.offset = offset;
-      this.size = size;
-      this.bytes = new Uint8Array(heapBuffer(), offset, size);
-      this.data = new DataView(heapBuffer(), offset, size);
-    }
-    return this;
-  }
-}
-
-/** Copies bytes; small copies by hand, since a native call costs more than the loop. */
-export function copyBytes(from: Uint8Array, fromStart: number, to: Uint8Array, toStart: number, length: number): void {
-  if (length <= 64) {
-    for (let i = 0; i < length; i++) to[toStart + i] = from[fromStart + i];
-  } else {
-    to.set(from.subarray(fromStart, fromStart + length), toStart);
-  }
-}
-
-function blockAt(offset: number, size: number): SharedBlock {
-  return { buffer: heapBuffer(), byteOffset: offset, byteLength: size };
-}
-
-function newStore(cells: Int32Array, base: number, size: number): Buffer {
-  const block = allocateBlock(size);
-  cells[base + STORE] = block.byteOffset;
-  cells[base + STORE_SIZE] = block.byteLength;
-  return view(block.byteOffset, block.byteLength);
-}
-
-function freeStore(cells: Int32Array, base: number): void {
-  const offset = cells[base + STORE];
-  if (offset !== 0) releaseBlock(blockAt(offset, cells[base + STORE_SIZE]));
-  cells[base + STORE] = 0;
-  cells[base + STORE_SIZE] = 0;
-}
-
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** Copies `length` bytes into a block of their own; returns its offset. */
-function externalize(bytes: Uint8Array, length: number): number {
-  const block = allocateBlock(length);
-  copyBytes(bytes, 0, new Uint8Array(heapBuffer(), block.byteOffset, length), 0, length);
-  return block.byteOffset;
+/** A block to free once the operation that replaced it has committed. */
+export interface FreeLater {
+  offset: number;
+  size: number;
 }
 
-function takeExternal(offset: number, length: number, into: Scratch): TakenItem {
-  const out = into.fit(length);
-  copyBytes(new Uint8Array(heapBuffer(), offset, length), 0, out, 0, length);
-  releaseBlock(blockAt(offset, length));
-  return { bytes: out, start: 0 };
+/** One kind of ordering, under the tail mutex. */
+export interface ItemStore {
+  push(cells: Int32Array, bytes: Uint8Array, length: number, log: UndoLog): FreeLater | undefined;
+  /** Takes the next item; blocks it leaves to free are freed by `finishTake` after the commit. */
+  pop(cells: Int32Array, into: Scratch, log: UndoLog): TakenItem;
+  destroy(cells: Int32Array): void;
 }
 
-/** FIFO: a ring of entries. */
-export const fifoStore: ItemStore = {
-  push(cells, base, bytes, length, store) {
-    const external = length > EXTERNAL_ABOVE;
-    const need = 4 + (external ? 4 : align4(length));
-    const at = reserve(cells, base, need, store);
-    const ring = store.sync(cells, base);
-    if (external) {
-      ring.data.setUint32(at, (length | EXTERNAL) >>> 0, true);
-      ring.data.setUint32(at + 4, externalize(bytes, length), true);
-    } else {
-      ring.data.setUint32(at, length, true);
-      copyBytes(bytes, 0, ring.bytes, at + 4, length);
-    }
-  },
+/** Heap cell index of a header cell, for the undo log. */
+function at(cells: Int32Array, cell: number): number {
+  return (cells.byteOffset >> 2) + cell;
+}
 
-  pop(cells, base, into, store) {
-    const size = cells[base + STORE_SIZE];
-    const ring = store.sync(cells, base);
-    let head = cells[base + HEAD];
-    let used = cells[base + USED];
-    if (size - head < 4 || ring.data.getUint32(head, true) === WRAP) {
-      used -= size - head;
-      head = 0;
-    }
-    const word = ring.data.getUint32(head, true);
-    let taken: TakenItem;
-    let span: number;
-    if (word & EXTERNAL) {
-      const length = (word & ~EXTERNAL) >>> 0;
-      taken = takeExternal(ring.data.getUint32(head + 4, true), length, into);
-      span = 8;
-    } else {
-      const out = into.fit(word);
-      copyBytes(ring.bytes, head + 4, out, 0, word);
-      taken = { bytes: out, start: 0 };
-      span = 4 + align4(word);
-    }
-    used -= span;
-    cells[base + HEAD] = used === 0 ? 0 : head + span;
-    cells[base + TAIL] = used === 0 ? 0 : cells[base + TAIL];
-    cells[base + USED] = used;
-    if (used === 0 && size > SHRINK_ABOVE) {
-      freeStore(cells, base);
-      newStore(cells, base, INITIAL_SIZE);
-    }
-    return taken;
-  },
+function bytesOf(offset: number, size: number): Uint8Array {
+  return new Uint8Array(heapBuffer(), offset, size);
+}
 
-  destroy(cells, base) {
-    const scratch = new Scratch();
-    const store = new StoreView();
-    while (cells[base + USED] > 0) this.pop(cells, base, scratch, store);
-    freeStore(cells, base);
-  },
-};
+/** Frees a block left by a committed operation. */
+export function freeBlock(offset: number, size: number): void {
+  releaseBlock({ buffer: heapBuffer(), byteOffset: offset, byteLength: size });
+}
 
 /**
- * Finds room for `need` bytes at the ring's tail (wrapping, or growing the ring), and
- * commits it: HEAD/TAIL/USED are written last. Returns where to write.
+ * Replaces the store block with one of `size` bytes holding its first `keep` bytes. The
+ * old block is returned for freeing after the commit (a rollback may still need it).
  */
-function reserve(cells: Int32Array, base: number, need: number, store: StoreView): number {
-  for (;;) {
-    const size = cells[base + STORE_SIZE];
-    let head = cells[base + HEAD];
-    let tail = cells[base + TAIL];
-    let used = cells[base + USED];
-    if (used === 0) head = tail = 0;
-    let at = -1;
-    if (size > 0 && (tail > head || used === 0)) {
-      if (size - tail >= need) at = tail;
-      else if (head >= need) {
-        // Not enough room before the end: mark the rest as skipped, continue at byte 0.
-        if (size - tail >= 4) store.sync(cells, base).data.setUint32(tail, WRAP, true);
-        used += size - tail;
-        at = 0;
-      }
-    } else if (tail < head && head - tail >= need) {
-      at = tail;
-    }
-    if (at < 0) {
-      grow(cells, base, need);
-      continue;
-    }
-    cells[base + HEAD] = head;
-    cells[base + USED] = used + need;
-    cells[base + TAIL] = at + need;
-    return at;
-  }
-}
-
-/** Moves the ring's entries, in order, into a ring with room for `need` more bytes. */
-function grow(cells: Int32Array, base: number, need: number): void {
-  const oldSize = cells[base + STORE_SIZE];
-  let size = Math.max(INITIAL_SIZE, oldSize);
-  while (size < cells[base + USED] + need + 8) size *= 2;
-  if (size === oldSize) size *= 2;
-  if (oldSize === 0) {
-    newStore(cells, base, size);
-    cells[base + HEAD] = cells[base + TAIL] = cells[base + USED] = 0;
-    return;
-  }
-  const old = view(cells[base + STORE], oldSize);
-  const oldBlock = blockAt(cells[base + STORE], oldSize);
+function resize(cells: Int32Array, size: number, keep: number, log: UndoLog): FreeLater | undefined {
+  const oldOffset = cells[STORE];
+  const oldSize = cells[STORE_SIZE];
   const block = allocateBlock(size);
-  const ring = view(block.byteOffset, block.byteLength);
-  let head = cells[base + HEAD];
-  let left = cells[base + USED];
-  let tail = 0;
-  while (left > 0) {
-    if (oldSize - head < 4 || old.readUInt32LE(head) === WRAP) {
-      left -= oldSize - head;
-      head = 0;
-      continue;
-    }
-    const word = old.readUInt32LE(head);
-    const span = word & EXTERNAL ? 8 : 4 + align4(word);
-    old.copy(ring, tail, head, head + span);
-    tail += span;
-    head += span;
-    left -= span;
-  }
-  cells[base + HEAD] = 0;
-  cells[base + TAIL] = tail;
-  cells[base + USED] = tail;
-  cells[base + STORE_SIZE] = block.byteLength;
-  cells[base + STORE] = block.byteOffset;
-  releaseBlock(oldBlock);
+  if (keep > 0) copyBytes(bytesOf(oldOffset, keep), 0, bytesOf(block.byteOffset, keep), 0, keep);
+  log.set(at(cells, STORE), block.byteOffset);
+  log.set(at(cells, STORE_SIZE), block.byteLength);
+  return oldSize === 0 ? undefined : { offset: oldOffset, size: oldSize };
 }
 
 /** LIFO: a stack of entries with their length at the end. */
 export const lifoStore: ItemStore = {
-  push(cells, base, bytes, length, store) {
+  push(cells, bytes, length, log) {
     const need = align4(length) + 4;
-    let size = cells[base + STORE_SIZE];
-    const top = cells[base + TAIL];
-    if (top + need > size) {
-      let grown = Math.max(INITIAL_SIZE, size * 2);
-      while (grown < top + need) grown *= 2;
-      const old = size === 0 ? undefined : view(cells[base + STORE], size);
-      const oldOffset = cells[base + STORE];
-      const fresh = newStore(cells, base, grown);
-      old?.copy(fresh, 0, 0, top);
-      if (old !== undefined) releaseBlock(blockAt(oldOffset, size));
-      size = cells[base + STORE_SIZE];
+    const top = cells[TOP];
+    let old;
+    if (top + need > cells[STORE_SIZE]) {
+      let size = Math.max(INITIAL_SIZE, cells[STORE_SIZE] * 2);
+      while (size < top + need) size *= 2;
+      old = resize(cells, size, top, log);
     }
-    const stack = store.sync(cells, base);
-    copyBytes(bytes, 0, stack.bytes, top, length);
-    stack.data.setUint32(top + need - 4, length, true);
-    cells[base + TAIL] = top + need;
+    // Bytes above TOP are unused until TOP moves, so they need no undo record.
+    const stack = bytesOf(cells[STORE], cells[STORE_SIZE]);
+    copyBytes(bytes, 0, stack, top, length);
+    new DataView(stack.buffer, stack.byteOffset).setUint32(top + need - 4, length, true);
+    log.set(at(cells, TOP), top + need);
+    return old;
   },
 
-  pop(cells, base, into, store) {
-    const size = cells[base + STORE_SIZE];
-    const stack = store.sync(cells, base);
-    const top = cells[base + TAIL];
-    const length = stack.data.getUint32(top - 4, true);
+  pop(cells, into, log) {
+    const stack = bytesOf(cells[STORE], cells[STORE_SIZE]);
+    const top = cells[TOP];
+    const length = new DataView(stack.buffer, stack.byteOffset).getUint32(top - 4, true);
     const start = top - 4 - align4(length);
-    const out = into.fit(length);
-    copyBytes(stack.bytes, start, out, 0, length);
-    cells[base + TAIL] = start;
-    if (start === 0 && size > SHRINK_ABOVE) freeStore(cells, base);
-    return { bytes: out, start: 0 };
+    copyBytes(stack, start, into.fit(length), 0, length);
+    log.set(at(cells, TOP), start);
+    if (start === 0 && cells[STORE_SIZE] > SHRINK_ABOVE) {
+      const old = { offset: cells[STORE], size: cells[STORE_SIZE] };
+      log.set(at(cells, STORE), 0);
+      log.set(at(cells, STORE_SIZE), 0);
+      return { bytes: into.bytes, release: old.offset, releaseLength: old.size };
+    }
+    return { bytes: into.bytes, release: -1, releaseLength: 0 };
   },
 
-  destroy(cells, base) {
-    freeStore(cells, base);
+  destroy(cells) {
+    if (cells[STORE_SIZE] !== 0) freeBlock(cells[STORE], cells[STORE_SIZE]);
   },
 };
 
@@ -308,13 +111,10 @@ export function compareItems(a: unknown, b: unknown): number {
     return a.length - b.length;
   }
   const ta = typeof a;
-  if ((ta === "number" || ta === "bigint" || ta === "string") && ta === typeof b) {
-    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  }
-  if ((ta === "number" && typeof b === "bigint") || (ta === "bigint" && typeof b === "number")) {
-    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  }
-  return 0;
+  const tb = typeof b;
+  const comparable = (ta === tb && (ta === "number" || ta === "bigint" || ta === "string")) || (ta === "number" && tb === "bigint") || (ta === "bigint" && tb === "number");
+  if (!comparable) return 0;
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 }
 
 /** Checks that an item can be ordered, before it goes in. */
@@ -327,99 +127,103 @@ export function checkOrderable(item: unknown): void {
   );
 }
 
+const ENTRY_CELLS = 3;
+
 interface Entry {
   offset: number;
   length: number;
   arrival: number;
 }
 
-const ENTRY_CELLS = 3;
+function entries(cells: Int32Array): Int32Array {
+  return new Int32Array(heapBuffer(), cells[STORE], cells[STORE_SIZE] >> 2);
+}
 
 function readEntry(heap: Int32Array, i: number): Entry {
   return { offset: heap[i * ENTRY_CELLS], length: heap[i * ENTRY_CELLS + 1], arrival: heap[i * ENTRY_CELLS + 2] };
 }
 
-function writeEntry(heap: Int32Array, i: number, entry: Entry): void {
-  heap[i * ENTRY_CELLS] = entry.offset;
-  heap[i * ENTRY_CELLS + 1] = entry.length;
-  heap[i * ENTRY_CELLS + 2] = entry.arrival;
+function writeEntry(heap: Int32Array, i: number, entry: Entry, log: UndoLog): void {
+  const base = (heap.byteOffset >> 2) + i * ENTRY_CELLS;
+  log.set(base, entry.offset);
+  log.set(base + 1, entry.length);
+  log.set(base + 2, entry.arrival);
 }
 
-function decodeEntry(entry: Entry): unknown {
-  return decodeItem(view(entry.offset, entry.length), 0, true);
+function peek(entry: Entry): unknown {
+  return decodeItem(bytesOf(entry.offset, entry.length), 0, true);
 }
 
 function before(a: Entry, aItem: unknown, b: Entry, bItem: unknown): boolean {
   const order = compareItems(aItem, bItem);
-  return order < 0 || (order === 0 && a.arrival - b.arrival < 0);
+  return order < 0 || (order === 0 && ((a.arrival - b.arrival) | 0) < 0);
 }
 
-/** Priority: a binary heap of entries; USED counts entries. */
+/** Priority: a binary heap of entries. */
 export const priorityStore: ItemStore = {
-  push(cells, base, bytes, length) {
-    const count = cells[base + USED];
-    let size = cells[base + STORE_SIZE];
-    if ((count + 1) * ENTRY_CELLS * 4 > size) {
-      const grown = Math.max(INITIAL_SIZE, size * 2);
-      const oldOffset = cells[base + STORE];
-      const old = size === 0 ? undefined : view(oldOffset, size);
-      const fresh = newStore(cells, base, grown);
-      old?.copy(fresh, 0, 0, count * ENTRY_CELLS * 4);
-      if (old !== undefined) releaseBlock(blockAt(oldOffset, size));
-      size = cells[base + STORE_SIZE];
-    }
-    const heap = new Int32Array(heapBuffer(), cells[base + STORE], size >> 2);
-    const entry: Entry = { offset: externalize(bytes, length), length, arrival: cells[base + ARRIVALS]++ };
+  push(cells, bytes, length, log) {
+    const count = cells[TOP];
+    let old;
+    if ((count + 1) * ENTRY_CELLS * 4 > cells[STORE_SIZE]) old = resize(cells, Math.max(INITIAL_SIZE, cells[STORE_SIZE] * 2), count * ENTRY_CELLS * 4, log);
+    const heap = entries(cells);
+    const block = allocateBlock(length);
+    copyBytes(bytes, 0, bytesOf(block.byteOffset, length), 0, length);
+    const entry: Entry = { offset: block.byteOffset, length, arrival: cells[ARRIVALS] };
+    log.set(at(cells, ARRIVALS), (cells[ARRIVALS] + 1) | 0);
     const item = decodeItem(bytes, 0, true);
     let i = count;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const up = readEntry(heap, parent);
-      if (!before(entry, item, up, decodeEntry(up))) break;
-      writeEntry(heap, i, up);
+      if (!before(entry, item, up, peek(up))) break;
+      writeEntry(heap, i, up, log);
       i = parent;
     }
-    writeEntry(heap, i, entry);
-    cells[base + USED] = count + 1;
+    writeEntry(heap, i, entry, log);
+    log.set(at(cells, TOP), count + 1);
+    return old;
   },
 
-  pop(cells, base, into) {
-    const count = cells[base + USED] - 1;
-    const heap = new Int32Array(heapBuffer(), cells[base + STORE], cells[base + STORE_SIZE] >> 2);
+  pop(cells, into, log) {
+    const count = cells[TOP] - 1;
+    const heap = entries(cells);
     const top = readEntry(heap, 0);
     if (count > 0) {
       const last = readEntry(heap, count);
-      const lastItem = decodeEntry(last);
+      const lastItem = peek(last);
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
         if (left >= count) break;
-        const right = left + 1;
         let child = left;
         let childEntry = readEntry(heap, left);
-        let childItem = decodeEntry(childEntry);
-        if (right < count) {
-          const rightEntry = readEntry(heap, right);
-          const rightItem = decodeEntry(rightEntry);
-          if (before(rightEntry, rightItem, childEntry, childItem)) {
-            child = right;
-            childEntry = rightEntry;
+        let childItem = peek(childEntry);
+        if (left + 1 < count) {
+          const right = readEntry(heap, left + 1);
+          const rightItem = peek(right);
+          if (before(right, rightItem, childEntry, childItem)) {
+            child = left + 1;
+            childEntry = right;
             childItem = rightItem;
           }
         }
         if (!before(childEntry, childItem, last, lastItem)) break;
-        writeEntry(heap, i, childEntry);
+        writeEntry(heap, i, childEntry, log);
         i = child;
       }
-      writeEntry(heap, i, last);
+      writeEntry(heap, i, last, log);
     }
-    cells[base + USED] = count;
-    return takeExternal(top.offset, top.length, into);
+    log.set(at(cells, TOP), count);
+    copyBytes(bytesOf(top.offset, top.length), 0, into.fit(top.length), 0, top.length);
+    return { bytes: into.bytes, release: top.offset, releaseLength: top.length };
   },
 
-  destroy(cells, base) {
-    const scratch = new Scratch();
-    while (cells[base + USED] > 0) this.pop(cells, base, scratch, new StoreView());
-    freeStore(cells, base);
+  destroy(cells) {
+    const heap = cells[STORE_SIZE] === 0 ? undefined : entries(cells);
+    for (let i = 0; heap !== undefined && i < cells[TOP]; i++) {
+      const entry = readEntry(heap, i);
+      freeBlock(entry.offset, entry.length);
+    }
+    if (cells[STORE_SIZE] !== 0) freeBlock(cells[STORE], cells[STORE_SIZE]);
   },
 };
