@@ -75,8 +75,9 @@ abstract class QueueBase<T> {
   readonly #ring = new RingView();
   readonly #log: UndoLog;
   /**
-   * The last PUT this thread read: while it differs from GOT an item is surely there, so a
-   * get need not read the producers' cache line (it lags PUT, never leads it).
+   * The last PUT this thread read: while it is ahead of GOT an item is surely there, so a
+   * get need not read the producers' cache line (it lags PUT, never leads it; other
+   * consumers may have moved GOT past it).
    */
   #seenPut = 0;
   /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
@@ -348,7 +349,8 @@ abstract class QueueBase<T> {
       let parkOn = 0;
       this.#lock(mutex);
       try {
-        if (this.#seenPut !== cells[GOT] || (this.#seenPut = Atomics.load(cells, PUT)) !== cells[GOT]) {
+        const got = cells[GOT];
+        if (((this.#seenPut - got) | 0) > 0 || (((this.#seenPut = Atomics.load(cells, PUT)) - got) | 0) > 0) {
           taken = this.#take(scratch);
         } else {
           if (cells[SHUT] === 1) throw new ShutDown("queue was shut down and is drained");

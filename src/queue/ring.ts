@@ -177,7 +177,9 @@ function moveRing(cells: Int32Array, need: number, view: RingView): void {
   const consumed = Atomics.load(cells, CONSUMED);
   const written = cells[WRITTEN];
   const used = (written - consumed) | 0;
-  let log2 = MIN_LOG2;
+  // Entries keep their place modulo the ring size only if the new size is a multiple of
+  // the old: so a ring only shrinks when empty, and otherwise at least doubles.
+  let log2 = used === 0 ? MIN_LOG2 : (cells[RING] & 31) + 1;
   while (2 ** log2 < used + 2 * need + 8) log2++;
   const ref = allocateRing(log2);
   const mask = 2 ** log2 - 1;
