@@ -115,6 +115,15 @@ export function closureHint(error: unknown, descriptor: TargetDescriptor): strin
   if (match === null) return undefined;
   const variable = match[1];
   const fn = descriptor.name || "the target";
+  if (/^__\w+$/.test(variable)) {
+    // tslib-style helpers (`__awaiter`, `__disposeResources`, ...) that a compiler put at
+    // the top of the module: the function's compiled form needs them, the user cannot pass them.
+    return (
+      `${fn} was compiled to code that calls \`${variable}\`, a helper your compiler placed at the top of the module ` +
+      `(for syntax such as \`using\` or downlevelled async), so it cannot be shipped as source. ` +
+      `Use a module target: { module: import.meta.url, export: "${descriptor.name || "worker"}" }, or compile for a newer target`
+    );
+  }
   return (
     `${fn} reads \`${variable}\`, which is not defined in the thread: a function sent to a thread ` +
     `is shipped as source and cannot see variables of the module it was written in. ` +
