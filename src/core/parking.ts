@@ -23,16 +23,22 @@ export type ParkResult = "ok" | "not-equal" | "timed-out";
 export const SPIN_LIMIT = 200;
 
 /**
- * Throws `MainThreadBlockingError` when a `*Sync` method is called on the main thread
- * without `configure({ allowMainThreadBlocking: true })`.
+ * Throws `MainThreadBlockingError` when a `*Sync` method that may wait is called on the
+ * main thread without `configure({ allowMainThreadBlocking: true })`. Whether it would
+ * wait this time does not matter (a lock that is free today is contended tomorrow); only
+ * a call that cannot wait (`blocking: false`, `timeout: 0`) is let through.
  */
-export function assertMayBlock(method: string | (() => string), asyncForm: string): void {
-  if (isMainThread && !currentConfig().allowMainThreadBlocking) {
-    throw new MainThreadBlockingError(
-      `${typeof method === "function" ? method() : method} would block the main thread's event loop; use \`await ${asyncForm}\` instead ` +
-        `(or call configure({ allowMainThreadBlocking: true }) to allow it)`,
-    );
-  }
+export function assertMayBlock(
+  method: string | (() => string),
+  asyncForm: string,
+  options?: { readonly blocking?: boolean; readonly timeout?: number },
+): void {
+  if (!isMainThread || currentConfig().allowMainThreadBlocking) return;
+  if (options !== undefined && (options.blocking === false || options.timeout === 0)) return;
+  throw new MainThreadBlockingError(
+    `${typeof method === "function" ? method() : method} would block the main thread's event loop; use \`await ${asyncForm}\` instead ` +
+      `(or call configure({ allowMainThreadBlocking: true }) to allow it)`,
+  );
 }
 
 /** Blocks this thread while `cells[index] === expected`, until notified or `deadline`. */

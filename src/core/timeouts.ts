@@ -24,7 +24,10 @@ export interface AcquireOptions extends WaitOptions {
  */
 export function deadlineOf(timeout: number | undefined, method: string): number {
   if (timeout === undefined || timeout === Infinity) return Infinity;
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+  if (typeof timeout !== "number") {
+    throw new TypeError(`${method}: options.timeout must be a number of milliseconds, got ${describe(timeout)}`);
+  }
+  if (Number.isNaN(timeout) || timeout < 0) {
     throw new ValueError(
       `${method}: options.timeout must be a non-negative number of milliseconds (or Infinity), got ${describe(timeout)}`,
     );

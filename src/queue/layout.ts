@@ -10,7 +10,8 @@
  *   DONE (taskDone calls), C_JOURNAL + C_OLD_GOT, C_OLD_CONSUMED, C_NEW_CONSUMED
  * Shared line (read often, written rarely):
  *   NOT_EMPTY / NOT_FULL / ALL_DONE sequences, GETTERS / PUTTERS parked, SHUT, MAXSIZE,
- *   KIND, RING (the FIFO ring: block offset / 8 and log2 of its size, packed)
+ *   KIND, RING (the FIFO ring: block offset / 8 and log2 of its size, packed), SPINNER
+ *   (1 while some getter spins for an item: one spinner is enough, more only burn cores)
  * Store line (LIFO and priority): STORE, STORE_SIZE, TOP, ARRIVALS; then their undo log.
  *
  * Counters run modulo 2^32; differences (PUT - GOT, WRITTEN - CONSUMED) are what count.
@@ -42,6 +43,7 @@ export const SHUT = 37;
 export const MAXSIZE = 38;
 export const KIND = 39;
 export const RING = 40;
+export const SPINNER = 41;
 
 export const STORE = 48;
 export const STORE_SIZE = 49;

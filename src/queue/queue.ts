@@ -12,6 +12,7 @@
  */
 import { Empty, Full, ShutDown, ValueError } from "../core/errors.js";
 import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
+import { isMainThread } from "../core/identity.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
 import { assertMayBlock, parkAsync, parkSync } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
@@ -20,7 +21,7 @@ import { adoptBlock, describeBlock, registerShareable, toDescriptor, type Shared
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
   ALL_DONE, DONE, FIFO, GETTERS, GOT, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
-  SHUT, SIMPLE, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
+  SHUT, SIMPLE, SPINNER, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
 } from "./layout.js";
 import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
 import { checkOrderable, freeBlock, lifoStore, priorityStore, type ItemStore } from "./stores.js";
@@ -114,8 +115,8 @@ abstract class QueueBase<T> {
 
   /** Puts `item`, blocking this thread while a bounded queue is full. Not on the main thread: use `put()`. */
   putSync(item: T, options?: QueueWaitOptions): void {
+    if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.putSync()`, "queue.put(item)", options);
     const deadline = this.#putPrologue(item, options, "putSync");
-    if (deadline !== 0) assertMayBlock(() => `${this.constructor.name}.putSync()`, "queue.put(item)");
     for (;;) {
       const wait = this.#tryPut(writer.bytes, writer.length, deadline, options?.signal);
       if (wait === undefined) return;
@@ -152,8 +153,8 @@ abstract class QueueBase<T> {
 
   /** Removes and returns the next item, blocking this thread while empty. Not on the main thread: use `get()`. */
   getSync(options?: QueueWaitOptions): T {
+    if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()", options);
     const deadline = options === undefined ? Infinity : this.#deadline(options, "getSync");
-    if (deadline !== 0) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()");
     for (;;) {
       if (deadline !== 0) this.#spinForItem();
       const got = this.#tryGet(deadline, options?.signal);
@@ -378,11 +379,17 @@ abstract class QueueBase<T> {
     return item;
   }
 
+  /**
+   * Spins briefly for an item before a getter pays for a kernel sleep, but only one getter
+   * at a time: with more threads than cores, several spinners would starve the producers.
+   */
   #spinForItem(): void {
     const cells = this.cells;
+    if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.compareExchange(cells, SPINNER, 0, 1) !== 0) return;
     for (let spin = 0; spin < GET_SPINS; spin++) {
-      if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.load(cells, SHUT) !== 0) return;
+      if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.load(cells, SHUT) !== 0) break;
     }
+    Atomics.store(cells, SPINNER, 0);
   }
 
   #wake(sequence: number): void {
@@ -480,7 +487,8 @@ function checkMaxsize(options: QueueOptions | undefined, name: string): number {
     throw new TypeError(`new ${name}(options): options must be an object, got ${describe(options)}`);
   }
   const maxsize = options.maxsize ?? 0;
-  if (typeof maxsize !== "number" || !Number.isInteger(maxsize) || maxsize > 0x7fffffff) {
+  if (typeof maxsize !== "number") throw new TypeError(`new ${name}(options): options.maxsize must be a number, got ${describe(maxsize)}`);
+  if (!Number.isInteger(maxsize) || maxsize > 0x7fffffff) {
     throw new ValueError(`new ${name}(options): options.maxsize must be an integer (0 or less: unbounded), got ${describe(maxsize)}`);
   }
   return Math.max(0, maxsize);

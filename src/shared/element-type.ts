@@ -71,9 +71,9 @@ export function bytesOf(type: SharedType): number {
   return arrayClasses[type].BYTES_PER_ELEMENT;
 }
 
-/** A typed array of `type` over `buffer`. */
-export function viewOf<T extends SharedType>(type: T, buffer: SharedArrayBuffer): SharedTypedArray<T> {
-  return new arrayClasses[type](buffer) as SharedTypedArray<T>;
+/** A typed array of `length` elements of `type` over `buffer` from `byteOffset`. */
+export function viewOf<T extends SharedType>(type: T, buffer: SharedArrayBuffer, byteOffset: number, length: number): SharedTypedArray<T> {
+  return new arrayClasses[type](buffer, byteOffset, length) as SharedTypedArray<T>;
 }
 
 /**

@@ -2,19 +2,31 @@
  * SharedArray: Python's `multiprocessing.Array`, a typed array in shared memory, with a
  * Lock of its own for updates that span several elements.
  *
- * Layout: one SharedArrayBuffer of `length` elements of `type`; `.array` is a plain
- * TypedArray view over it. Reads and writes through `.array` are ordinary typed-array
- * accesses: use `Atomics` on it (integer types) or hold `.lock` when several threads write.
- * The Lock has its own cells and travels with the array.
+ * Layout: a block of the shared heap (core/memory.ts) of `length` elements of `type`;
+ * `.array` is a plain TypedArray view over exactly those elements. Reads and writes through
+ * `.array` are ordinary typed-array accesses: use `Atomics` on it (integer types) or hold
+ * `.lock` when several threads write. The Lock has its own block and travels with the array.
+ * Living in the heap, a SharedArray can travel inside queue items as well as in `args`.
+ * (So `.array.buffer` is the whole heap: use `.array`, never a new view over its buffer.)
+ *
+ * The memory belongs to the `.array` view itself (it returns to the heap once that view is
+ * garbage-collected), so `const { array } = new SharedArray(...)` is safe to keep and use.
  */
 import { ValueError } from "../core/errors.js";
 import { describe } from "../core/timeouts.js";
-import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateBlock, blockOf, localBlock, ownBlock, type SharedBlock } from "../core/memory.js";
+import {
+  describeBlock,
+  registerShareable,
+  reviveShareable,
+  toDescriptor,
+  type SharedDescriptor,
+} from "../transport/shareable.js";
 import { Lock } from "../sync/lock.js";
 import { bytesOf, checkElement, checkType, viewOf, type SharedElement, type SharedType, type SharedTypedArray } from "./element-type.js";
 
-/** The largest length accepted (elements); Node's SharedArrayBuffer limit is far above any sane use. */
-const MAX_LENGTH = 2 ** 32;
+/** The most bytes one array may take: a block of the shared heap is at most half of it (core/memory.ts). */
+const MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * A fixed-length typed array in shared memory, usable from every thread; pass it in
@@ -36,20 +48,23 @@ export class SharedArray<T extends SharedType = SharedType> {
   constructor(
     type: T,
     lengthOrValues: number | Iterable<SharedElement<T>>,
-    /** @internal */ shared?: { buffer: SharedArrayBuffer; lock: Lock },
+    /** @internal */ arrived?: SharedDescriptor,
   ) {
     const method = "new SharedArray(type, lengthOrValues)";
     checkType(type, method);
     this.type = type;
-    if (shared !== undefined) {
-      this.array = viewOf(type, shared.buffer);
-      this.lock = shared.lock;
+    if (arrived !== undefined) {
+      // Adopt the travelling reference for the view (see the note at the top of this file).
+      const block = localBlock(arrived.block as SharedBlock);
+      this.array = viewOf(type, block.buffer, block.byteOffset, arrived.length as number);
+      ownBlock(this.array, block);
+      this.lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock;
       return;
     }
     let values: readonly unknown[] | undefined;
     let length: number;
     if (typeof lengthOrValues === "number") {
-      if (!Number.isInteger(lengthOrValues) || lengthOrValues < 0 || lengthOrValues > MAX_LENGTH) {
+      if (!Number.isInteger(lengthOrValues) || lengthOrValues < 0) {
         throw new ValueError(`${method}: a length must be a non-negative integer, got ${describe(lengthOrValues)}`);
       }
       length = lengthOrValues;
@@ -64,7 +79,12 @@ export class SharedArray<T extends SharedType = SharedType> {
     } else {
       throw new TypeError(`${method}: lengthOrValues must be a length or an iterable of values, got ${describe(lengthOrValues)}`);
     }
-    this.array = viewOf(type, new SharedArrayBuffer(length * bytesOf(type)));
+    if (length * bytesOf(type) > MAX_BYTES) {
+      throw new ValueError(`${method}: ${length} elements of "${type}" exceed the ${MAX_BYTES / 2 ** 20} MiB a shared array may take`);
+    }
+    const block = allocateBlock(length * bytesOf(type), values === undefined);
+    this.array = viewOf(type, block.buffer, block.byteOffset, length);
+    ownBlock(this.array, block);
     if (values !== undefined) (this.array as { set(values: ArrayLike<unknown>): void }).set(values);
     this.lock = new Lock();
   }
@@ -76,15 +96,12 @@ export class SharedArray<T extends SharedType = SharedType> {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "SharedArray", type: this.type, buffer: this.array.buffer, lock: this.lock[toDescriptor]() };
+    return describeBlock("SharedArray", blockOf(this.array), {
+      type: this.type,
+      length: this.array.length,
+      lock: this.lock[toDescriptor](),
+    });
   }
 }
 
-registerShareable(
-  "SharedArray",
-  (descriptor) =>
-    new SharedArray(descriptor.type as SharedType, 0, {
-      buffer: descriptor.buffer as SharedArrayBuffer,
-      lock: reviveShareable(descriptor.lock as SharedDescriptor) as Lock,
-    }),
-);
+registerShareable("SharedArray", (descriptor) => new SharedArray(descriptor.type as SharedType, 0, descriptor));

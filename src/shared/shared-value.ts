@@ -2,7 +2,7 @@
  * SharedValue: Python's `multiprocessing.Value`, one number in shared memory with atomic
  * access, and a Lock of its own for compound updates.
  *
- * Layout: one SharedArrayBuffer holding a single element, viewed as
+ * Layout: a block of the shared heap (core/memory.ts) holding a single element, viewed as
  *   - the type itself for the integer types ("int8" .. "uint32", "bigint64", "biguint64"),
  *     read and written with Atomics;
  *   - the bits of the float for "float32" (an Int32 cell) and "float64" (a BigInt64
@@ -10,10 +10,19 @@
  *     from ever being read half-written, and gives compareExchange a meaning for floats:
  *     it compares bit patterns (so 0 and -0 differ, and a NaN matches only a NaN with the
  *     same bits).
- * The Lock (`.lock`, Python's `get_lock()`) has its own cells and travels with the value.
+ * The Lock (`.lock`, Python's `get_lock()`) has its own block and travels with the value.
+ * Living in the heap, a SharedValue can travel inside queue items as well as in `args`.
  */
 import { describe } from "../core/timeouts.js";
-import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateBlock, ownBlock, type SharedBlock } from "../core/memory.js";
+import {
+  adoptBlock,
+  describeBlock,
+  registerShareable,
+  reviveShareable,
+  toDescriptor,
+  type SharedDescriptor,
+} from "../transport/shareable.js";
 import { Lock } from "../sync/lock.js";
 import {
   bytesOf,
@@ -45,11 +54,12 @@ interface Codec {
 
 const same = (value: number | bigint): number | bigint => value;
 
-function codecOf(type: SharedType, buffer: SharedArrayBuffer): Codec {
+function codecOf(type: SharedType, block: SharedBlock): Codec {
+  const { buffer, byteOffset } = block;
   switch (type) {
     case "float32":
       return {
-        num: new Int32Array(buffer),
+        num: new Int32Array(buffer, byteOffset, 1),
         big: null,
         encode: (value) => ((scratchF32[0] = value as number), scratchI32[0]),
         decode: (stored) => ((scratchI32[0] = stored as number), scratchF32[0]),
@@ -57,12 +67,12 @@ function codecOf(type: SharedType, buffer: SharedArrayBuffer): Codec {
     case "float64":
       return {
         num: null,
-        big: new BigInt64Array(buffer),
+        big: new BigInt64Array(buffer, byteOffset, 1),
         encode: (value) => ((scratchF64[0] = value as number), scratchB64[0]),
         decode: (stored) => ((scratchB64[0] = stored as bigint), scratchF64[0]),
       };
     default: {
-      const view = viewOf(type, buffer);
+      const view = viewOf(type, buffer, byteOffset, 1);
       return isBigIntType(type)
         ? { num: null, big: view as unknown as BigInt64Array, encode: same, decode: same }
         : { num: view as unknown as Int32Array, big: null, encode: same, decode: same };
@@ -79,27 +89,28 @@ export class SharedValue<T extends SharedType = SharedType> {
   readonly type: T;
   /** A lock that travels with the value, for updates that need more than one operation (Python's `get_lock()`). */
   readonly lock: Lock;
-  /** @internal The shared memory holding the value. */
-  readonly buffer: SharedArrayBuffer;
+  /** @internal The block of the shared heap holding the value. */
+  readonly block: SharedBlock;
   readonly #codec: Codec;
 
   /**
    * @param type the element type, e.g. `"int32"`, `"float64"`, `"bigint64"`.
    * @param initial the first value (default 0, or `0n` for the bigint types).
    */
-  constructor(type: T, initial?: SharedElement<T>, /** @internal */ shared?: { buffer: SharedArrayBuffer; lock: Lock }) {
+  constructor(type: T, initial?: SharedElement<T>, /** @internal */ arrived?: SharedDescriptor) {
     checkType(type, "new SharedValue(type, initial)");
     this.type = type;
-    if (shared !== undefined) {
-      this.buffer = shared.buffer;
-      this.lock = shared.lock;
-      this.#codec = codecOf(type, this.buffer);
+    if (arrived !== undefined) {
+      this.block = adoptBlock(this, arrived);
+      this.lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock;
+      this.#codec = codecOf(type, this.block);
       return;
     }
     if (initial !== undefined) checkElement(type, initial, "new SharedValue(type, initial): initial");
-    this.buffer = new SharedArrayBuffer(bytesOf(type));
+    this.block = allocateBlock(bytesOf(type));
+    ownBlock(this, this.block);
     this.lock = new Lock();
-    this.#codec = codecOf(type, this.buffer);
+    this.#codec = codecOf(type, this.block);
     if (initial !== undefined) this.#store(initial);
   }
 
@@ -169,15 +180,8 @@ export class SharedValue<T extends SharedType = SharedType> {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "SharedValue", type: this.type, buffer: this.buffer, lock: this.lock[toDescriptor]() };
+    return describeBlock("SharedValue", this.block, { type: this.type, lock: this.lock[toDescriptor]() });
   }
 }
 
-registerShareable(
-  "SharedValue",
-  (descriptor) =>
-    new SharedValue(descriptor.type as SharedType, undefined, {
-      buffer: descriptor.buffer as SharedArrayBuffer,
-      lock: reviveShareable(descriptor.lock as SharedDescriptor) as Lock,
-    }),
-);
+registerShareable("SharedValue", (descriptor) => new SharedValue(descriptor.type as SharedType, undefined, descriptor));

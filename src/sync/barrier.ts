@@ -1,7 +1,8 @@
 /**
  * Barrier: Python's `threading.Barrier`, a rendezvous for a fixed number of threads.
  *
- * Built on this project's own shared-memory Lock and Condition, plus four Int32 cells:
+ * Built on this project's own shared-memory Lock and Condition, plus four Int32 cells in a
+ * block of the shared heap (core/memory.ts):
  *   [0] STATE    FILLING 0: parties are arriving; DRAINING 1: a round was released and its
  *                parties are leaving; RESETTING -1: reset() while parties waited, they are
  *                leaving with BrokenBarrierError; BROKEN -2: broken until reset()
@@ -37,7 +38,15 @@ import { BrokenBarrierError, ValueError } from "../core/errors.js";
 import { isMainThread } from "../core/identity.js";
 import { assertMayBlock } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
-import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateCells, blockOf } from "../core/memory.js";
+import {
+  adoptBlock,
+  describeBlock,
+  registerShareable,
+  reviveShareable,
+  toDescriptor,
+  type SharedDescriptor,
+} from "../transport/shareable.js";
 import { closureHint, compileSource, describeTarget, type TargetDescriptor } from "../transport/target.js";
 import { Condition } from "./condition.js";
 import { Lock } from "./lock.js";
@@ -59,20 +68,13 @@ const MAX_PARTIES = 0x7fffffff;
 export interface BarrierOptions {
   /**
    * Runs once per round, in the last thread to arrive, before any is released. A
-   * self-contained function (it is shipped by source to whichever thread runs it).
+   * self-contained function: it is shipped by source to whichever thread runs it, so it
+   * may use globals but not variables of the module it was written in (not even in the
+   * thread that created the barrier, so that it behaves the same wherever it runs).
    */
   action?: () => unknown;
   /** Default `timeout` of `wait()` in milliseconds; omitted or `Infinity`: forever. */
   timeout?: number;
-}
-
-/** @internal What a revived Barrier is made of. */
-interface BarrierParts {
-  cells: Int32Array;
-  condition: Condition;
-  lock: Lock;
-  timeout: number;
-  action: TargetDescriptor | null;
 }
 
 /** A rendezvous for `parties` threads, usable from every thread; pass it in `args` to share it. */
@@ -88,13 +90,14 @@ export class Barrier {
    * @param parties how many threads must call `wait()` before all are released: a
    *   positive integer.
    */
-  constructor(parties: number, options?: BarrierOptions, /** @internal */ parts?: BarrierParts) {
-    if (parts !== undefined) {
-      this.cells = parts.cells;
-      this.#lock = parts.lock;
-      this.#condition = parts.condition;
-      this.#timeout = parts.timeout;
-      this.#action = parts.action;
+  constructor(parties: number, options?: BarrierOptions, /** @internal */ arrived?: SharedDescriptor) {
+    if (arrived !== undefined) {
+      const block = adoptBlock(this, arrived);
+      this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
+      this.#condition = reviveShareable(arrived.condition as SharedDescriptor) as Condition;
+      this.#lock = this.#condition.lock as Lock;
+      this.#timeout = arrived.timeout as number;
+      this.#action = arrived.action as TargetDescriptor | null;
       return;
     }
     const method = "new Barrier(parties, options)";
@@ -115,7 +118,7 @@ export class Barrier {
     this.#timeout = timeout;
     this.#lock = new Lock();
     this.#condition = new Condition(this.#lock);
-    this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    this.cells = allocateCells(CELLS, this);
     this.cells[PARTIES] = parties;
   }
 
@@ -144,8 +147,8 @@ export class Barrier {
     checkOptions(options, "Barrier.waitSync()");
     const deadline = deadlineOf(options?.timeout ?? this.#timeout, "Barrier.waitSync()");
     const signal = options?.signal;
+    assertMayBlock("Barrier.waitSync()", "barrier.wait()", options);
     throwIfAborted(signal);
-    assertMayBlock("Barrier.waitSync()", "barrier.wait()");
     const cells = this.cells;
     const condition = this.#condition;
     condition.acquireSync();
@@ -227,7 +230,9 @@ export class Barrier {
 
   /**
    * Returns the barrier to its initial, unbroken state. Threads waiting in it get
-   * `BrokenBarrierError`; the barrier is usable again once they have left.
+   * `BrokenBarrierError`; the barrier is usable again once they have left. Takes the
+   * barrier's internal lock for a moment (on the main thread it spins for it, which lasts
+   * as long as an action another thread may be running).
    */
   reset(): void {
     const cells = this.cells;
@@ -247,7 +252,7 @@ export class Barrier {
 
   /**
    * Breaks the barrier: threads waiting in it, and any that call `wait` until `reset()`,
-   * get `BrokenBarrierError`.
+   * get `BrokenBarrierError`. Takes the internal lock for a moment, as `reset()` does.
    */
   abort(): void {
     this.#lockBriefly();
@@ -352,14 +357,11 @@ export class Barrier {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return {
-      kind: "Barrier",
-      cells: this.cells,
-      lock: this.#lock[toDescriptor](),
-      conditionCells: this.#condition.cells,
+    return describeBlock("Barrier", blockOf(this.cells), {
+      condition: this.#condition[toDescriptor](),
       timeout: this.#timeout,
       action: this.#action,
-    };
+    });
   }
 }
 
@@ -371,13 +373,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-registerShareable("Barrier", (descriptor) => {
-  const lock = reviveShareable(descriptor.lock as SharedDescriptor) as Lock;
-  return new Barrier(0, undefined, {
-    cells: descriptor.cells as Int32Array,
-    lock,
-    condition: new Condition(lock, descriptor.conditionCells as Int32Array),
-    timeout: descriptor.timeout as number,
-    action: descriptor.action as TargetDescriptor | null,
-  });
-});
+registerShareable("Barrier", (descriptor) => new Barrier(0, undefined, descriptor));

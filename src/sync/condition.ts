@@ -1,7 +1,7 @@
 /**
  * Condition: Python's `threading.Condition`, a condition variable over a Lock or RLock.
  *
- * Layout (Int32 cells; the lock has its own):
+ * Layout (Int32 cells in a block of the shared heap, core/memory.ts; the lock has its own):
  *   [0] SEQ      the notify sequence: bumped by every notify that may wake someone
  *   [1] WAITERS  threads between sampling SEQ and waking up (changed only as below)
  *
@@ -41,7 +41,15 @@ import {
   type AcquireOptions,
   type WaitOptions,
 } from "../core/timeouts.js";
-import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateCells, blockOf } from "../core/memory.js";
+import {
+  adoptBlock,
+  describeBlock,
+  registerShareable,
+  reviveShareable,
+  toDescriptor,
+  type SharedDescriptor,
+} from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 import { Lock } from "./lock.js";
 import { RLock } from "./rlock.js";
@@ -63,13 +71,24 @@ export class Condition extends Holdable {
    * @param lock the lock to wait with: a `Lock` or an `RLock` (default: a new `RLock`,
    *   as in Python). It may be shared with other conditions.
    */
-  constructor(lock?: Lock | RLock, /** @internal */ cells?: Int32Array) {
+  constructor(lock?: Lock | RLock, /** @internal */ arrived?: SharedDescriptor) {
     super();
+    if (arrived !== undefined) {
+      const block = adoptBlock(this, arrived);
+      this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
+      this.#lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock | RLock;
+      return;
+    }
     if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) {
       throw new TypeError(`new Condition(lock): lock must be a Lock or an RLock, got ${describe(lock)}`);
     }
     this.#lock = lock ?? new RLock();
-    this.cells = cells ?? new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    this.cells = allocateCells(CELLS, this);
+  }
+
+  /** @internal The underlying lock. */
+  get lock(): Lock | RLock {
+    return this.#lock;
   }
 
   /** Acquires the underlying lock without blocking the event loop (see `Lock.acquire`). */
@@ -95,9 +114,9 @@ export class Condition extends Holdable {
   waitSync(options?: WaitOptions): boolean {
     checkOptions(options, "Condition.waitSync()");
     const deadline = deadlineOf(options?.timeout, "Condition.waitSync()");
+    assertMayBlock("Condition.waitSync()", "condition.wait()", options);
     throwIfAborted(options?.signal);
     if (!this.#isOwned()) throw new RuntimeError("cannot wait on un-acquired lock");
-    assertMayBlock("Condition.waitSync()", "condition.wait()");
     const cells = this.cells;
     Atomics.add(cells, WAITERS, 1);
     const seq = Atomics.load(cells, SEQ);
@@ -236,7 +255,7 @@ export class Condition extends Holdable {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "Condition", lock: this.#lock[toDescriptor](), cells: this.cells };
+    return describeBlock("Condition", blockOf(this.cells), { lock: this.#lock[toDescriptor]() });
   }
 }
 
@@ -249,8 +268,4 @@ function waitForChange(cells: Int32Array, seq: number, deadline: number): boolea
   return parkSync(cells, SEQ, seq, deadline) !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
 }
 
-registerShareable(
-  "Condition",
-  (descriptor) =>
-    new Condition(reviveShareable(descriptor.lock as SharedDescriptor) as Lock | RLock, descriptor.cells as Int32Array),
-);
+registerShareable("Condition", (descriptor) => new Condition(undefined, descriptor));

@@ -2,7 +2,7 @@
  * Event: Python's `threading.Event`, a flag that threads can wait to see set, as three
  * Int32 cells of shared memory.
  *
- * Layout (Int32 cells):
+ * Layout (Int32 cells in a block of the shared heap, core/memory.ts):
  *   [0] FLAG     1 set, 0 clear
  *   [1] GEN      generation: bumped by every set() that changes FLAG from 0 to 1
  *   [2] WAITERS  threads that may be parked on GEN
@@ -20,7 +20,8 @@
  */
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
-import { registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateCells, blockOf } from "../core/memory.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 
 const FLAG = 0;
 const GEN = 1;
@@ -32,8 +33,13 @@ export class Event {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
 
-  constructor(/** @internal */ cells?: Int32Array) {
-    this.cells = cells ?? new Int32Array(new SharedArrayBuffer(CELLS * 4));
+  constructor(/** @internal */ arrived?: SharedDescriptor) {
+    if (arrived !== undefined) {
+      const block = adoptBlock(this, arrived);
+      this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
+    } else {
+      this.cells = allocateCells(CELLS, this);
+    }
   }
 
   /** True if the flag is set. */
@@ -62,12 +68,12 @@ export class Event {
   waitSync(options?: WaitOptions): boolean {
     checkOptions(options, "Event.waitSync()");
     const deadline = deadlineOf(options?.timeout, "Event.waitSync()");
+    assertMayBlock("Event.waitSync()", "event.wait()", options);
     throwIfAborted(options?.signal);
     const cells = this.cells;
     const gen = Atomics.load(cells, GEN);
     if (Atomics.load(cells, FLAG) === 1) return true;
     if (remaining(deadline) === 0) return false;
-    assertMayBlock("Event.waitSync()", "event.wait()");
     let woken = false;
     for (let spin = 0; spin < SPIN_LIMIT && !woken; spin++) woken = Atomics.load(cells, GEN) !== gen;
     if (!woken) {
@@ -117,8 +123,8 @@ export class Event {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "Event", cells: this.cells };
+    return describeBlock("Event", blockOf(this.cells));
   }
 }
 
-registerShareable("Event", (descriptor) => new Event(descriptor.cells as Int32Array));
+registerShareable("Event", (descriptor) => new Event(descriptor));

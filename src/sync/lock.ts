@@ -21,7 +21,7 @@
 import { RuntimeError } from "../core/errors.js";
 import { currentIdent } from "../core/identity.js";
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
-import { checkOptions, deadlineOf, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
+import { checkOptions, deadlineOf, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
@@ -93,10 +93,10 @@ export class Lock extends Holdable {
     }
     checkOptions(options, "Lock.acquireSync()");
     const deadline = options.blocking === false ? 0 : deadlineOf(options.timeout, "Lock.acquireSync()");
+    assertMayBlock("Lock.acquireSync()", "lock.acquire()", options);
     throwIfAborted(options.signal);
     if (this.#tryAcquire()) return true;
-    if (deadline === 0) return false;
-    assertMayBlock("Lock.acquireSync()", "lock.acquire()");
+    if (remaining(deadline) === 0) return false;
     // A blocking thread cannot observe an abort while parked; it checks again once it wakes.
     const acquired = this.#fair ? this.#acquireFairSync(deadline) : this.#acquireUnfairSync(deadline);
     if (acquired && options.signal?.aborted) {
@@ -117,7 +117,7 @@ export class Lock extends Holdable {
       const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, "Lock.acquire()");
       throwIfAborted(options?.signal);
       if (this.#tryAcquire()) return Promise.resolve(true);
-      if (deadline === 0) return Promise.resolve(false);
+      if (remaining(deadline) === 0) return Promise.resolve(false);
       return this.#fair ? this.#acquireFairAsync(deadline, options?.signal) : this.#acquireUnfairAsync(deadline, options?.signal);
     } catch (error) {
       return Promise.reject(error);
@@ -173,18 +173,32 @@ export class Lock extends Holdable {
     return true;
   }
 
-  /** Fair: claim a free lock or a hand-off meant for a queued waiter. */
-  #claimQueued(): boolean {
+  /**
+   * Fair: claim a free lock, or, if `handedOff` (this waiter was just woken by a release),
+   * the hand-off meant for it. Only the woken waiter may take a hand-off: if a spinning
+   * waiter (the releasing thread coming straight back, typically) could, it would barge
+   * past the longest-parked waiter, which then re-parks at the back of the queue.
+   */
+  #claimQueued(handedOff = false): boolean {
     const cells = this.cells;
     if (
       Atomics.compareExchange(cells, STATE, FREE, HELD) === FREE ||
-      Atomics.compareExchange(cells, STATE, HANDOFF, HELD) === HANDOFF
+      (handedOff && Atomics.compareExchange(cells, STATE, HANDOFF, HELD) === HANDOFF)
     ) {
       Atomics.sub(cells, WAITERS, 1);
       cells[OWNER] = currentIdent;
       return true;
     }
     return false;
+  }
+
+  /**
+   * Fair: the value to park on. During a hand-off to another waiter, park on HANDOFF, so
+   * this waiter queues (and the thread, if the hand-off goes to an async waiter on its own
+   * event loop, yields to it) instead of retrying until the recipient has claimed it.
+   */
+  #queueValue(): number {
+    return Atomics.load(this.cells, STATE) === HANDOFF ? HANDOFF : HELD;
   }
 
   #acquireFairSync(deadline: number): boolean {
@@ -194,7 +208,10 @@ export class Lock extends Holdable {
       for (let spin = 0; spin < SPIN_LIMIT; spin++) {
         if (this.#claimQueued()) return true;
       }
-      if (parkSync(cells, STATE, HELD, deadline) === "timed-out" && !this.#claimQueued()) {
+      const result = parkSync(cells, STATE, this.#queueValue(), deadline);
+      if (result === "ok" && this.#claimQueued(true)) return true;
+      if (result === "timed-out") {
+        if (this.#claimQueued()) return true;
         Atomics.sub(cells, WAITERS, 1);
         return false;
       }
@@ -209,14 +226,15 @@ export class Lock extends Holdable {
       if (Atomics.compareExchange(cells, STATE, HANDOFF, HELD) === HANDOFF) this.#handOff();
     };
     try {
-      for (;;) {
-        if (this.#claimQueued()) return true;
-        const result = await parkAsync(cells, STATE, HELD, deadline, signal, forwardHandOff);
-        if (result === "timed-out" && !this.#claimQueued()) {
+      for (let woken = false; ; ) {
+        if (this.#claimQueued(woken)) return true;
+        const result = await parkAsync(cells, STATE, this.#queueValue(), deadline, signal, forwardHandOff);
+        if (result === "timed-out") {
+          if (this.#claimQueued()) return true;
           Atomics.sub(cells, WAITERS, 1);
           return false;
         }
-        if (result === "timed-out") return true;
+        woken = result === "ok";
       }
     } catch (abort) {
       Atomics.sub(cells, WAITERS, 1);

@@ -1,7 +1,8 @@
 /**
  * RLock: Python's `threading.RLock`, a lock that the thread holding it may acquire again.
  *
- * Layout: an RLock is a {@link Lock} (its own four cells, see lock.ts) plus one Int32 cell
+ * Layout: an RLock is a {@link Lock} (its own block, see lock.ts) plus a block of the shared
+ * heap (core/memory.ts) with one Int32 cell
  *   [0] COUNT    how many times the owner has acquired it; 0 exactly when the Lock is free
  * The owner is the Lock's OWNER cell (the ident of the thread that acquired it), so the
  * Lock's algorithm, fairness and diagnostics serve the RLock unchanged: only the first
@@ -20,7 +21,15 @@ import { RuntimeError } from "../core/errors.js";
 import { currentIdent } from "../core/identity.js";
 import { assertMayBlock } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
-import { registerShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateCells, blockOf } from "../core/memory.js";
+import {
+  adoptBlock,
+  describeBlock,
+  registerShareable,
+  reviveShareable,
+  toDescriptor,
+  type SharedDescriptor,
+} from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 import { Lock, type LockOptions } from "./lock.js";
 
@@ -41,11 +50,12 @@ export class RLock extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
 
-  constructor(options?: LockOptions, /** @internal */ shared?: { lock: Lock; cells: Int32Array }) {
+  constructor(options?: LockOptions, /** @internal */ arrived?: SharedDescriptor) {
     super();
-    if (shared !== undefined) {
-      this.lock = shared.lock;
-      this.cells = shared.cells;
+    if (arrived !== undefined) {
+      const block = adoptBlock(this, arrived);
+      this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
+      this.lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock;
       return;
     }
     if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -55,7 +65,7 @@ export class RLock extends Holdable {
       throw new TypeError(`new RLock(options): options.fair must be a boolean, got ${describe(options.fair)}`);
     }
     this.lock = new Lock({ fair: options?.fair ?? false });
-    this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    this.cells = allocateCells(CELLS, this);
   }
 
   /** True if the lock grants itself in arrival order. */
@@ -77,11 +87,11 @@ export class RLock extends Holdable {
     checkOptions(options, "RLock.acquireSync()");
     const blocking = options?.blocking !== false;
     if (blocking) deadlineOf(options?.timeout, "RLock.acquireSync()");
+    assertMayBlock("RLock.acquireSync()", "rlock.acquire()", options);
     throwIfAborted(options?.signal);
     if (this._isOwned()) return this.#enter();
     if (!this.lock.acquireSync(TRY_ONCE)) {
       if (!blocking || options?.timeout === 0) return false;
-      assertMayBlock("RLock.acquireSync()", "rlock.acquire()");
       if (!this.lock.acquireSync(options ?? {})) return false;
     }
     this.cells[COUNT] += 1;
@@ -151,15 +161,8 @@ export class RLock extends Holdable {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: "RLock", lock: this.lock[toDescriptor](), cells: this.cells };
+    return describeBlock("RLock", blockOf(this.cells), { lock: this.lock[toDescriptor]() });
   }
 }
 
-registerShareable(
-  "RLock",
-  (descriptor) =>
-    new RLock(undefined, {
-      lock: reviveShareable(descriptor.lock as SharedDescriptor) as Lock,
-      cells: descriptor.cells as Int32Array,
-    }),
-);
+registerShareable("RLock", (descriptor) => new RLock(undefined, descriptor));

@@ -2,7 +2,7 @@
  * Semaphore and BoundedSemaphore: Python's `threading.Semaphore` / `BoundedSemaphore`,
  * as three Int32 cells of shared memory.
  *
- * Layout (Int32 cells):
+ * Layout (Int32 cells in a block of the shared heap, core/memory.ts):
  *   [0] VALUE    permits available now (never negative)
  *   [1] WAITERS  threads that may be parked on VALUE
  *   [2] BOUND    BoundedSemaphore: the initial value, which release may not exceed; -1 if unbounded
@@ -21,7 +21,8 @@
 import { ValueError } from "../core/errors.js";
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
-import { registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { allocateCells, blockOf } from "../core/memory.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 
 const VALUE = 0;
@@ -38,15 +39,16 @@ export class Semaphore extends Holdable {
   readonly cells: Int32Array;
 
   /** @param value the initial number of permits: a non-negative integer (default 1). */
-  constructor(value = 1, /** @internal */ cells?: Int32Array) {
+  constructor(value = 1, /** @internal */ arrived?: SharedDescriptor) {
     super();
-    if (cells !== undefined) {
-      this.cells = cells;
+    if (arrived !== undefined) {
+      const block = adoptBlock(this, arrived);
+      this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
       return;
     }
     const name = new.target === BoundedSemaphore ? "BoundedSemaphore" : "Semaphore";
     checkCount(value, `new ${name}(value)`, "value", 0);
-    this.cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    this.cells = allocateCells(CELLS, this);
     this.cells[VALUE] = value;
     this.cells[BOUND] = new.target === BoundedSemaphore ? value : UNBOUNDED;
   }
@@ -56,13 +58,13 @@ export class Semaphore extends Holdable {
    * elapsed or `blocking: false` found none. Not on the main thread: use `acquire()`.
    */
   acquireSync(options?: AcquireOptions): boolean {
-    const method = `${this.constructor.name}.acquireSync()`;
-    checkOptions(options, method);
-    const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, method);
+    const method = (): string => `${this.constructor.name}.acquireSync()`;
+    if (options !== undefined) checkOptions(options, method());
+    const deadline = options?.blocking === false ? 0 : options?.timeout === undefined ? Infinity : deadlineOf(options.timeout, method());
+    assertMayBlock(method, "semaphore.acquire()", options);
     throwIfAborted(options?.signal);
     if (this.#tryAcquire()) return true;
     if (remaining(deadline) === 0) return false;
-    assertMayBlock(method, "semaphore.acquire()");
     const acquired = this.#acquireSlow(deadline);
     // A blocked thread cannot see an abort while parked; it checks once it wakes.
     if (acquired && options?.signal?.aborted) {
@@ -169,7 +171,7 @@ export class Semaphore extends Holdable {
 
   /** @internal */
   [toDescriptor](): SharedDescriptor {
-    return { kind: this.cells[BOUND] === UNBOUNDED ? "Semaphore" : "BoundedSemaphore", cells: this.cells };
+    return describeBlock(this.cells[BOUND] === UNBOUNDED ? "Semaphore" : "BoundedSemaphore", blockOf(this.cells));
   }
 }
 
@@ -188,5 +190,5 @@ function checkCount(value: unknown, method: string, argName: string, min: number
   }
 }
 
-registerShareable("Semaphore", (descriptor) => new Semaphore(undefined, descriptor.cells as Int32Array));
-registerShareable("BoundedSemaphore", (descriptor) => new BoundedSemaphore(undefined, descriptor.cells as Int32Array));
+registerShareable("Semaphore", (descriptor) => new Semaphore(undefined, descriptor));
+registerShareable("BoundedSemaphore", (descriptor) => new BoundedSemaphore(undefined, descriptor));

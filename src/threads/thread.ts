@@ -228,7 +228,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     checkOptions(options, "Thread.joinSync()");
     const deadline = deadlineOf(options?.timeout, "Thread.joinSync()");
     this.#checkJoinable();
-    assertMayBlock("Thread.joinSync()", "thread.join()");
+    assertMayBlock("Thread.joinSync()", "thread.join()", options);
     const control = this.#control as Int32Array;
     while (!this.#done) {
       if (Atomics.load(control, 0) === FINISHED) {
