@@ -11,6 +11,7 @@ import { main as threadBasics } from "./01-thread-basics.js";
 import { main as daemonThreads } from "./02-daemon-threads.js";
 import { main as sharedCounter } from "./03-shared-counter.js";
 import { main as cpuParallelism } from "./04-cpu-parallelism.js";
+import { main as producerConsumer } from "./05-producer-consumer.js";
 
 /** One stop of the tour. */
 interface Section<R> {
@@ -92,6 +93,19 @@ const SECTIONS: Section<unknown>[] = [
       `(timings vary with what else the machine is doing; the best possible is ${r.threads}x).`,
     ],
     summary: (r) => `${r.threads} threads ran CPU-bound work ${r.speedup.toFixed(2)}x faster than one (CPython's threads: ~1x)`,
+  }),
+  section({
+    title: "Producer and consumer sharing a Queue",
+    file: "examples/05-producer-consumer.ts",
+    python: `q = queue.Queue()\nproducer: q.put(i) ... q.put(None)\nconsumer: while (item := q.get()) is not None: ...; q.task_done()`,
+    run: producerConsumer,
+    meaning: (r) => [
+      `The Queue lives in shared memory; both threads got it in args and put/get directly, with no`,
+      `round trip through the main thread. The consumer got ${JSON.stringify(r.consumed)}; await queue.join()`,
+      `returned once every item was marked done. Python 3.13's shutdown() ends a stream without a`,
+      `sentinel: \`for await\` drained ${JSON.stringify(r.drained)}, and a later put threw ${r.putAfterShutdown}.`,
+    ],
+    summary: (r) => `Queue: ${r.consumed.length} items from producer to consumer, each once; shutdown() ended a for-await stream.`,
   }),
 ];
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { main as threadBasics } from "../examples/01-thread-basics.js";
 import { main as daemonThreads } from "../examples/02-daemon-threads.js";
 import { main as sharedCounter } from "../examples/03-shared-counter.js";
+import { main as producerConsumer } from "../examples/05-producer-consumer.js";
 import { LIMIT, main as cpuParallelism } from "../examples/04-cpu-parallelism.js";
 
 const T = { timeout: 60_000 };
@@ -87,4 +88,12 @@ test("tour: `node build/examples/tour.js` runs every section and exits 0", T, ()
   assert.equal(status, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /Summary/);
   assert.doesNotMatch(stdout, /FAILED/);
+});
+
+test("05-producer-consumer: every item once, in order; join, shutdown and for await", T, async () => {
+  const r = await producerConsumer(quiet);
+  assert.deepEqual(r.consumed, [0, 1, 2, 3, 4]);
+  assert.equal(r.joined, true);
+  assert.deepEqual(r.drained, ["threads", "share", "a", "queue"]);
+  assert.equal(r.putAfterShutdown, "ShutDown");
 });
