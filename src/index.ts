@@ -24,3 +24,7 @@ export { SharedArray } from "./shared/shared-array.js";
 export type { SharedType, SharedElement, SharedTypedArray, SharedTypedArrays } from "./shared/element-type.js";
 export { Full, Empty, ShutDown } from "./core/errors.js";
 export { Queue, LifoQueue, PriorityQueue, SimpleQueue, type QueueOptions, type QueueWaitOptions } from "./queue/queue.js";
+export { CancelledError, InvalidStateError, BrokenExecutorError } from "./core/errors.js";
+export { Future, type DoneCallback } from "./futures/future.js";
+export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitForOptions, type AsCompletedOptions, type DoneAndNotDone, type CompletedFuture } from "./futures/wait.js";
+export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions } from "./futures/thread-pool.js";

@@ -11,7 +11,9 @@
  * Shared line (read often, written rarely):
  *   NOT_EMPTY / NOT_FULL / ALL_DONE sequences, GETTERS / PUTTERS parked, SHUT, MAXSIZE,
  *   KIND, RING (the FIFO ring: block offset / 8 and log2 of its size, packed), SPINNER
- *   (1 while some getter spins for an item: one spinner is enough, more only burn cores)
+ *   (1 while some getter spins for an item: one spinner is enough, more only burn cores),
+ *   NE_WOKEN / NF_WOKEN (parked getters / putters already signalled but not yet running:
+ *   a put need not pay for a kernel call to wake a getter that is already waking)
  * Store line (LIFO and priority): STORE, STORE_SIZE, TOP, ARRIVALS; then their undo log.
  *
  * Counters run modulo 2^32; differences (PUT - GOT, WRITTEN - CONSUMED) are what count.
@@ -44,6 +46,8 @@ export const MAXSIZE = 38;
 export const KIND = 39;
 export const RING = 40;
 export const SPINNER = 41;
+export const NE_WOKEN = 42;
+export const NF_WOKEN = 43;
 
 export const STORE = 48;
 export const STORE_SIZE = 49;

@@ -14,14 +14,14 @@ import { Empty, Full, ShutDown, ValueError } from "../core/errors.js";
 import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
 import { isMainThread } from "../core/identity.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
-import { assertMayBlock, parkAsync, parkSync } from "../core/parking.js";
+import { assertMayBlock, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { UndoLog } from "../core/undo-log.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
   ALL_DONE, DONE, FIFO, GETTERS, GOT, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
-  SHUT, SIMPLE, SPINNER, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
+  NE_WOKEN, NF_WOKEN, SHUT, SIMPLE, SPINNER, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
 } from "./layout.js";
 import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
 import { checkOrderable, freeBlock, lifoStore, priorityStore, type ItemStore } from "./stores.js";
@@ -42,6 +42,9 @@ export interface QueueOptions {
 }
 
 const writer = new ItemWriter();
+
+/** @internal What `_takeNow` returns when the queue is empty. */
+export const NOTHING: unique symbol = Symbol("nothing");
 const scratch = new Scratch();
 
 function headerOf(block: SharedBlock): Int32Array {
@@ -120,8 +123,7 @@ abstract class QueueBase<T> {
     for (;;) {
       const wait = this.#tryPut(writer.bytes, writer.length, deadline, options?.signal);
       if (wait === undefined) return;
-      parkSync(this.cells, NOT_FULL, wait, deadline);
-      Atomics.sub(this.cells, PUTTERS, 1);
+      this.#unparked(NOT_FULL, parkSync(this.cells, NOT_FULL, wait, deadline));
     }
   }
 
@@ -136,13 +138,14 @@ abstract class QueueBase<T> {
       // Other puts on this thread may run while this one waits: keep a copy of the item.
       // (Buffer#slice would share memory with the writer: copy with Uint8Array#slice.)
       if (bytes === writer.bytes) bytes = Uint8Array.prototype.slice.call(bytes, 0, length);
+      let parked: ParkResult;
       try {
-        await parkAsync(this.cells, NOT_FULL, wait, deadline, options?.signal, () => this.#wake(NOT_FULL));
+        parked = await parkAsync(this.cells, NOT_FULL, wait, deadline, options?.signal, () => this.#forward(NOT_FULL));
       } catch (abort) {
-        failPut(bytes, abort);
-      } finally {
         Atomics.sub(this.cells, PUTTERS, 1);
+        failPut(bytes, abort);
       }
+      this.#unparked(NOT_FULL, parked);
     }
   }
 
@@ -159,8 +162,7 @@ abstract class QueueBase<T> {
       if (deadline !== 0) this.#spinForItem();
       const got = this.#tryGet(deadline, options?.signal);
       if (typeof got !== "number") return this.#finishGet(got);
-      parkSync(this.cells, NOT_EMPTY, got, deadline);
-      Atomics.sub(this.cells, GETTERS, 1);
+      this.#unparked(NOT_EMPTY, parkSync(this.cells, NOT_EMPTY, got, deadline));
     }
   }
 
@@ -170,11 +172,59 @@ abstract class QueueBase<T> {
     for (;;) {
       const got = this.#tryGet(deadline, options?.signal);
       if (typeof got !== "number") return this.#finishGet(got);
+      let parked: ParkResult;
       try {
-        await parkAsync(this.cells, NOT_EMPTY, got, deadline, options?.signal, () => this.#wake(NOT_EMPTY));
-      } finally {
+        parked = await parkAsync(this.cells, NOT_EMPTY, got, deadline, options?.signal, () => this.#forward(NOT_EMPTY));
+      } catch (abort) {
         Atomics.sub(this.cells, GETTERS, 1);
+        throw abort;
       }
+      this.#unparked(NOT_EMPTY, parked);
+    }
+  }
+
+  /** @internal For executors: puts without options and without waiting (throws `Full` on a full bounded queue). */
+  _putNow(item: T): void {
+    writer.encode(item);
+    this.#tryPut(writer.bytes, writer.length, 0, undefined);
+  }
+
+  /** @internal For executors: the next item, or `NOTHING` at once if there is none (no exception thrown). */
+  _takeNow(): T | typeof NOTHING {
+    const cells = this.cells;
+    if (((Atomics.load(cells, PUT) - Atomics.load(cells, GOT)) | 0) <= 0) return NOTHING;
+    const mutex = this.#getMutex;
+    let taken: TakenItem | undefined;
+    this.#lock(mutex);
+    try {
+      if (((Atomics.load(cells, PUT) - cells[GOT]) | 0) > 0) taken = this.#take(scratch);
+    } finally {
+      unlockMutex(cells, mutex);
+    }
+    if (taken === undefined) return NOTHING;
+    if (Atomics.load(cells, PUTTERS) > 0) this.#wake(NOT_FULL);
+    return this.#finishGet(taken);
+  }
+
+  /** @internal For executors: resolves once an item may be there (or the queue was shut down), taking nothing. */
+  async _whenNotEmpty(signal?: AbortSignal): Promise<void> {
+    const cells = this.cells;
+    for (;;) {
+      Atomics.add(cells, GETTERS, 1);
+      const sequence = Atomics.load(cells, NOT_EMPTY);
+      if (((Atomics.load(cells, PUT) - Atomics.load(cells, GOT)) | 0) > 0 || Atomics.load(cells, SHUT) === 1) {
+        Atomics.sub(cells, GETTERS, 1);
+        return;
+      }
+      let parked: ParkResult;
+      try {
+        parked = await parkAsync(cells, NOT_EMPTY, sequence, Infinity, signal, () => this.#forward(NOT_EMPTY));
+      } catch (abort) {
+        Atomics.sub(cells, GETTERS, 1);
+        throw abort;
+      }
+      this.#unparked(NOT_EMPTY, parked);
+      if (parked === "ok") return;
     }
   }
 
@@ -219,8 +269,8 @@ abstract class QueueBase<T> {
       unlockMutex(cells, TAIL_MUTEX);
     }
     Atomics.notify(cells, ALL_DONE);
-    Atomics.notify(cells, NOT_EMPTY);
-    Atomics.notify(cells, NOT_FULL);
+    Atomics.add(cells, NE_WOKEN, Atomics.notify(cells, NOT_EMPTY));
+    Atomics.add(cells, NF_WOKEN, Atomics.notify(cells, NOT_FULL));
     // Shared objects inside discarded items hold references: reviving them hands those
     // to handles that the garbage collector will drop.
     for (const taken of discarded as TakenItem[]) {
@@ -392,9 +442,35 @@ abstract class QueueBase<T> {
     Atomics.store(cells, SPINNER, 0);
   }
 
+  /**
+   * Wakes one parked getter (NOT_EMPTY) or putter (NOT_FULL), unless every parked one has
+   * been signalled already and is on its way: a burst of puts then costs one kernel call,
+   * not one each.
+   */
   #wake(sequence: number): void {
-    Atomics.add(this.cells, sequence, 1);
-    Atomics.notify(this.cells, sequence, 1);
+    const cells = this.cells;
+    const parked = sequence === NOT_EMPTY ? GETTERS : PUTTERS;
+    const woken = sequence === NOT_EMPTY ? NE_WOKEN : NF_WOKEN;
+    for (;;) {
+      const signalled = Atomics.load(cells, woken);
+      if (Atomics.load(cells, parked) - signalled <= 0) return;
+      if (Atomics.compareExchange(cells, woken, signalled, signalled + 1) === signalled) break;
+    }
+    Atomics.add(cells, sequence, 1);
+    if (Atomics.notify(cells, sequence, 1) === 0) Atomics.sub(cells, woken, 1);
+  }
+
+  /** Bookkeeping after a park: no longer parked, and no longer owed a wake-up if it got one. */
+  #unparked(sequence: number, result: ParkResult): void {
+    const cells = this.cells;
+    Atomics.sub(cells, sequence === NOT_EMPTY ? GETTERS : PUTTERS, 1);
+    if (result === "ok") Atomics.sub(cells, sequence === NOT_EMPTY ? NE_WOKEN : NF_WOKEN, 1);
+  }
+
+  /** An abandoned async wait took a wake-up meant for a live waiter: pass it on. */
+  #forward(sequence: number): void {
+    Atomics.sub(this.cells, sequence === NOT_EMPTY ? NE_WOKEN : NF_WOKEN, 1);
+    this.#wake(sequence);
   }
 
   /** @internal Task accounting, exposed by the kinds that have it. */

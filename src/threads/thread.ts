@@ -41,6 +41,14 @@ export interface ThreadOptions<R, A extends unknown[]> {
 
 const started = new Map<number, Thread<unknown, unknown[]>>();
 
+/** Threads whose failures their owner reports itself (a pool's workers), not the excepthook. */
+const quietThreads = new WeakSet<object>();
+
+/** @internal Keeps `thread`'s failure away from the excepthook: its owner handles it. */
+export function quietThread(thread: object): void {
+  quietThreads.add(thread);
+}
+
 let joinsPending = 0;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
@@ -273,7 +281,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     this.#done = true;
     this.#launched = undefined;
     started.delete(this.#ident as number);
-    if (failed) reportThreadException({ error: this.#error, thread: this });
+    if (failed && !quietThreads.has(this)) reportThreadException({ error: this.#error, thread: this });
     this.#resolveDone?.();
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * The loop each thread of a ThreadPoolExecutor runs: take a task from the shared queue,
+ * claim it (unless it was cancelled meanwhile), run it, put the outcome in the results
+ * queue. It is a module target, run by an ordinary weft Thread, so pool workers are threads
+ * like any other (named, listed by `enumerate()`, their crashes detected the same way).
+ */
+import { SimpleQueue } from "../queue/queue.js";
+import { NOTHING } from "../queue/queue.js";
+import { encodeError } from "../transport/errors.js";
+import { closureHint, resolveTarget, type TargetDescriptor } from "../transport/target.js";
+import { Empty } from "../core/errors.js";
+import { BROKEN, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+
+type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
+type Outcome = [id: number, status: number, value: unknown];
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/** How a worker is set up: everything it shares with the pool. */
+export interface PoolWorkerSetup {
+  tasks: SimpleQueue<Task>;
+  results: SimpleQueue<Outcome>;
+  targets: SimpleQueue<[number, TargetDescriptor]>;
+  known: TargetDescriptor[];
+  states: Int32Array;
+  current: Int32Array;
+  worker: number;
+  initializer: TargetDescriptor | null;
+  initargs: unknown[];
+  maxTasks: number;
+  idleMs: number;
+  /** [0]: workers alive in the pool; an idle worker leaves only while more than `minWorkers`. */
+  live: Int32Array;
+  minWorkers: number;
+}
+
+/** What a worker's thread returns when it left because it was idle. */
+export const LEFT_IDLE = "idle";
+
+/** Runs tasks until told to stop, idle too long, or done with `maxTasks`. */
+export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | undefined> {
+  const { tasks, results, targets, states, current } = setup;
+  const resolved = new Map<number, AnyFunction>();
+  const descriptors = setup.known.slice();
+
+  if (setup.initializer !== null) {
+    try {
+      await (await resolveTarget(setup.initializer))(...setup.initargs);
+    } catch (error) {
+      results._putNow([setup.worker, BROKEN, encodeError(error)]);
+      return undefined;
+    }
+  }
+
+  const targetOf = async (index: number): Promise<AnyFunction> => {
+    let fn = resolved.get(index);
+    if (fn !== undefined) return fn;
+    // The pool announces a target before the first task that uses it.
+    while (descriptors[index] === undefined) {
+      const announced = targets._takeNow();
+      if (announced === NOTHING) throw new Error(`weft: pool target #${index} was never announced`);
+      descriptors[announced[0]] = announced[1];
+    }
+    fn = await resolveTarget(descriptors[index]);
+    resolved.set(index, fn);
+    return fn;
+  };
+
+  for (let done = 0; done < setup.maxTasks; ) {
+    let task: Task;
+    try {
+      task = setup.idleMs === Infinity ? tasks.getSync() : tasks.getSync({ timeout: setup.idleMs });
+    } catch (error) {
+      if (!(error instanceof Empty)) throw error;
+      // Idle too long: leave, unless that would take the pool below minWorkers.
+      const live = Atomics.load(setup.live, 0);
+      if (live > setup.minWorkers && Atomics.compareExchange(setup.live, 0, live, live - 1) === live) return LEFT_IDLE;
+      continue;
+    }
+    if (task === STOP) return undefined;
+    const [id, index, args, chunked] = task;
+    const slot = id & (SLOTS - 1);
+    if (Atomics.compareExchange(states, slot, stateWord(id, PENDING), stateWord(id, RUNNING)) !== stateWord(id, PENDING)) {
+      continue; // cancelled while it waited
+    }
+    current[0] = id;
+    let outcome: Outcome;
+    try {
+      const fn = await targetOf(index);
+      if (chunked === 1) {
+        const values: unknown[] = [];
+        for (const itemArgs of args as unknown[][]) {
+          const value = fn(...itemArgs);
+          values.push(isThenable(value) ? await value : value);
+        }
+        outcome = [id, OK, values];
+      } else {
+        const value = fn(...args);
+        outcome = [id, OK, isThenable(value) ? await value : value];
+      }
+    } catch (error) {
+      const hint = closureHint(error, descriptors[index] ?? { kind: "module", module: "", export: "" });
+      if (hint !== undefined && error instanceof Error) error.message = `${error.message}. ${hint}`;
+      outcome = [id, FAILED, encodeError(error)];
+    }
+    try {
+      results._putNow(outcome);
+    } catch (error) {
+      // The value passed the task but not the trip back (a function, say).
+      results._putNow([id, FAILED, encodeError(new TypeError(`result: cannot be sent back from the worker (${(error as Error).message})`))]);
+    }
+    current[0] = 0;
+    done++;
+  }
+  return undefined;
+}
+
+/** Only a thenable is awaited: awaiting a plain value would cost a microtask per task. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
+}

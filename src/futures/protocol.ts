@@ -1,0 +1,35 @@
+/**
+ * What a thread pool's main side and its workers share. All of it is shared memory, so a
+ * task goes from `submit()` to a worker and its result back without a postMessage:
+ *
+ *   tasks    SimpleQueue of [id, target index, args]; STOP asks one worker to leave
+ *   results  SimpleQueue of [id, OK | FAILED, value or encoded error], and [worker, BROKEN,
+ *            encoded error] when a worker's initializer failed
+ *   targets  per worker, a SimpleQueue of [index, target descriptor]: the targets the pool
+ *            met after the worker started (it gets the earlier ones in its arguments)
+ *   states   one Int32 cell per task slot: (id << 2) | PENDING / RUNNING / CANCELLED, so that
+ *            the worker's start and the submitter's cancel race through one compare-and-swap
+ *   current  per worker, one Int32 cell: the id of the task it runs (0 between tasks), for
+ *            failing exactly that task if the worker dies
+ */
+export const STOP = -1;
+
+export const OK = 1;
+export const FAILED = 0;
+export const BROKEN = 2;
+
+export const FREE = 0;
+export const PENDING = 1;
+export const RUNNING = 2;
+export const CANCELLED = 3;
+
+/** Task slots: at most this many tasks are handed to the workers at once; more wait on the submitting side. */
+export const SLOTS = 1 << 14;
+
+/** Task ids count from 1 and wrap before they would overflow `id << 2`. */
+export const ID_MASK = (1 << 29) - 1;
+
+/** The state cell of a task. */
+export function stateWord(id: number, state: number): number {
+  return (id << 2) | state;
+}

@@ -1,0 +1,486 @@
+/**
+ * ThreadPoolExecutor: Python's `concurrent.futures.ThreadPoolExecutor`, with the workers on
+ * weft threads and the whole hand-off in shared memory.
+ *
+ * `submit()` encodes the task straight into a shared queue (queue/ring.ts) that the
+ * workers take from; they put outcomes in a second queue, which the submitting thread
+ * drains in batches, one event-loop wake-up for as many results as have arrived. No task
+ * or result crosses a postMessage, and a busy pool wakes nobody: workers find the next
+ * task with a spin, the submitter finds results waiting.
+ *
+ * A target is announced to the workers once (its index then travels with each task).
+ * Each task has a state cell (futures/protocol.ts) through which a worker's start and a
+ * cancel race with one compare-and-swap, and each worker a cell naming the task it runs:
+ * if its thread dies, exactly that task fails with WorkerCrashedError and a new worker
+ * takes its place. Tasks still queued are untouched.
+ */
+import { availableParallelism } from "node:os";
+import type { ResourceLimits } from "node:worker_threads";
+import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
+import { checkOptions, describe } from "../core/timeouts.js";
+import { SimpleQueue, NOTHING } from "../queue/queue.js";
+import { SharedArray } from "../shared/shared-array.js";
+import { Thread, quietThread } from "../threads/thread.js";
+import { checkSendable } from "../transport/encode.js";
+import { decodeError, type EncodedError } from "../transport/errors.js";
+import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
+import { Future } from "./future.js";
+import { BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+import { LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
+
+/** Options of {@link ThreadPoolExecutor}. */
+export interface ThreadPoolOptions {
+  /** Most worker threads (default: `os.availableParallelism()`). */
+  maxWorkers?: number;
+  /** Workers kept even when idle past `idleTimeout` (default 0). */
+  minWorkers?: number;
+  /** Worker thread names: `${prefix}_${n}` (default "ThreadPoolExecutor-N"). */
+  threadNamePrefix?: string;
+  /** Runs in each worker before its first task; if it throws, the pool is broken. */
+  initializer?: ((...args: never[]) => unknown) | ModuleTarget;
+  /** Arguments for `initializer`. */
+  initargs?: unknown[];
+  /** A worker leaves after this many tasks and a fresh one replaces it (default: never). */
+  maxTasksPerChild?: number;
+  /** A worker idle this long (ms) leaves, down to `minWorkers` (default: never). */
+  idleTimeout?: number;
+  /** V8 heap limits of each worker thread. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Options of {@link ThreadPoolExecutor.map}. */
+export interface MapOptions {
+  /** Items per task (default 1): larger chunks cost fewer hand-offs for tiny work. */
+  chunksize?: number;
+  /** Milliseconds from the call to `map` within which every result must be ready. */
+  timeout?: number;
+  /** Aborting cancels what has not started and ends the iteration with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
+type Outcome = [id: number, status: number, value: unknown];
+type AnyFunction = (...args: never[]) => unknown;
+
+const workerTarget: ModuleTarget = { module: new URL("./pool-worker.js", import.meta.url).href, export: "runPoolWorker" };
+let poolCounter = 0;
+
+interface Worker {
+  readonly thread: Thread;
+  readonly current: Int32Array;
+  readonly targets: SimpleQueue<[number, TargetDescriptor]>;
+}
+
+interface Queued {
+  readonly future: PoolFuture<unknown>;
+  readonly task: [number, number, unknown[], 1?];
+}
+
+/** A pool future: its start and its cancel are decided in shared memory. */
+class PoolFuture<T> extends Future<T> {
+  /** @internal The task id, once handed to the workers (0 while on the submitting side). */
+  id = 0;
+  /** @internal */
+  states: Int32Array | undefined;
+
+  override running(): boolean {
+    this.#catchUp();
+    return super.running();
+  }
+
+  override cancel(): boolean {
+    if (this.states !== undefined && this.id !== 0 && !this.done()) {
+      const slot = this.id & (SLOTS - 1);
+      const pending = stateWord(this.id, PENDING);
+      if (Atomics.compareExchange(this.states, slot, pending, stateWord(this.id, CANCELLED)) !== pending) {
+        this.#catchUp();
+        return super.cancel();
+      }
+    }
+    return super.cancel();
+  }
+
+  /** Mirrors a worker's start into the local state. */
+  #catchUp(): void {
+    if (this.states === undefined || this.id === 0 || this.done() || super.running()) return;
+    if (Atomics.load(this.states, this.id & (SLOTS - 1)) === stateWord(this.id, RUNNING)) this.setRunningOrNotifyCancel();
+  }
+}
+
+/** A pool of worker threads running tasks, with Python's `ThreadPoolExecutor` semantics. */
+export class ThreadPoolExecutor {
+  readonly #maxWorkers: number;
+  readonly #minWorkers: number;
+  readonly #prefix: string;
+  readonly #initializer: TargetDescriptor | null;
+  readonly #initargs: unknown[];
+  readonly #maxTasks: number;
+  readonly #idleMs: number;
+  readonly #resourceLimits: ResourceLimits | undefined;
+
+  readonly #tasks = new SimpleQueue<Task>();
+  readonly #results = new SimpleQueue<Outcome>();
+  readonly #stateArray = new SharedArray("int32", SLOTS);
+  readonly #states = this.#stateArray.array as Int32Array;
+  readonly #live = new SharedArray("int32", 1).array as Int32Array;
+  readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
+  /** Tasks waiting for a free slot, oldest first: a deque as an array and a head index. */
+  #backlog: Queued[] = [];
+  #backlogHead = 0;
+  readonly #targetIndex = new Map<string, number>();
+  readonly #functionIndex = new WeakMap<AnyFunction, number>();
+  readonly #descriptors: TargetDescriptor[] = [];
+  readonly #workers = new Set<Worker>();
+  #workerCounter = 0;
+  #nextId = 0;
+  #unfinished = 0;
+  #pumping = false;
+  #shutdown = false;
+  #stopsSent = false;
+  #broken: BrokenExecutorError | undefined;
+  #allDone: Promise<void> = Promise.resolve();
+  #resolveAllDone: (() => void) | undefined;
+
+  constructor(options: ThreadPoolOptions = {}) {
+    if (options === null || typeof options !== "object") throw new TypeError(`new ThreadPoolExecutor(options): options must be an object, got ${describe(options)}`);
+    this.#maxWorkers = positiveInteger(options.maxWorkers ?? availableParallelism(), "maxWorkers");
+    this.#minWorkers = Math.min(nonNegativeInteger(options.minWorkers ?? 0, "minWorkers"), this.#maxWorkers);
+    if (options.threadNamePrefix !== undefined && typeof options.threadNamePrefix !== "string") {
+      throw new TypeError(`new ThreadPoolExecutor(options): options.threadNamePrefix must be a string, got ${describe(options.threadNamePrefix)}`);
+    }
+    this.#prefix = options.threadNamePrefix || `ThreadPoolExecutor-${poolCounter++}`;
+    this.#initializer = options.initializer === undefined ? null : describeTarget(options.initializer, "new ThreadPoolExecutor(options): options.initializer");
+    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
+      throw new TypeError(`new ThreadPoolExecutor(options): options.initargs must be an array, got ${describe(options.initargs)}`);
+    }
+    this.#initargs = options.initargs ?? [];
+    if (this.#initargs.length > 0) checkSendable(this.#initargs, "initargs");
+    this.#maxTasks = options.maxTasksPerChild === undefined ? Infinity : positiveInteger(options.maxTasksPerChild, "maxTasksPerChild");
+    const idle = options.idleTimeout ?? Infinity;
+    if (typeof idle !== "number" || Number.isNaN(idle) || idle < 0) {
+      throw new ValueError(`new ThreadPoolExecutor(options): options.idleTimeout must be a non-negative number of milliseconds, got ${describe(idle)}`);
+    }
+    this.#idleMs = idle;
+    this.#resourceLimits = options.resourceLimits;
+  }
+
+  /**
+   * Schedules `target(...args)` on a worker and returns its Future. Arguments that cannot
+   * be sent throw a `TypeError` naming their path; after `shutdown()`, `RuntimeError`.
+   */
+  submit<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...args: A): Future<Awaited<R>> {
+    const future = this.#submit(target as AnyFunction | ModuleTarget, args, false);
+    return future as unknown as Future<Awaited<R>>;
+  }
+
+  /**
+   * Python's `executor.map`: runs `target(item)` for each item and yields the results in
+   * input order. The iterable is read lazily, a bounded window ahead of the results, so an
+   * endless generator works; the first failure is thrown at its position.
+   */
+  async *map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: Iterable<T> | AsyncIterable<T>, options: MapOptions = {}): AsyncGenerator<Awaited<R>, void, undefined> {
+    checkOptions(options, "ThreadPoolExecutor.map()");
+    const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
+    const deadline = options.timeout === undefined || options.timeout === Infinity ? Infinity : deadlineFrom(options.timeout);
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const window: PoolFuture<unknown>[] = [];
+    const limit = Math.max(2, this.#maxWorkers * 4);
+    const source = (Symbol.asyncIterator in Object(iterable) ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]() : (iterable as Iterable<T>)[Symbol.iterator]()) as
+      | Iterator<T>
+      | AsyncIterator<T>;
+    let exhausted = false;
+    const refill = async (): Promise<void> => {
+      while (!exhausted && window.length < limit) {
+        const chunk: unknown[][] = [];
+        while (chunk.length < chunksize) {
+          const next = await source.next();
+          if (next.done === true) {
+            exhausted = true;
+            break;
+          }
+          chunk.push([next.value]);
+        }
+        if (chunk.length === 0) break;
+        window.push(chunksize === 1 ? this.#submit(target as AnyFunction | ModuleTarget, chunk[0], false) : this.#submit(target as AnyFunction | ModuleTarget, chunk, true));
+      }
+    };
+    const onAbort = (): void => {
+      for (const future of window) future.cancel();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await refill();
+      while (window.length > 0) {
+        const future = window.shift() as PoolFuture<unknown>;
+        const timeout = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+        const value = await future.result({ timeout, signal });
+        if (chunksize === 1) yield value as Awaited<R>;
+        else for (const item of value as Awaited<R>[]) yield item;
+        await refill();
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      for (const future of window) future.cancel();
+      if (!exhausted) await (source as AsyncIterator<T>).return?.();
+    }
+  }
+
+  /**
+   * Stops taking tasks. With `cancelFutures`, tasks that have not started are cancelled;
+   * the rest run to the end. With `wait` (the default), resolves once they have and the
+   * workers have left.
+   */
+  async shutdown(options: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
+    checkOptions(options, "ThreadPoolExecutor.shutdown()");
+    this.#shutdown = true;
+    if (options.cancelFutures === true) {
+      for (const queued of this.#takeBacklog()) queued.future.cancel();
+      for (const future of this.#slots) future?.cancel();
+    }
+    if (this.#unfinished === 0) this.#sendStops();
+    if (options.wait === false) return;
+    await this.#allDone;
+    await Promise.all([...this.#workers].map((worker) => worker.thread.join()));
+  }
+
+  /** `await using pool = new ThreadPoolExecutor()`: shuts down and waits at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown({ wait: true });
+  }
+
+  #submit(target: AnyFunction | ModuleTarget, args: unknown[], chunked: boolean): PoolFuture<unknown> {
+    if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
+    if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
+    const index = this.#indexOf(target);
+    const future = new PoolFuture<unknown>();
+    future.states = this.#states;
+    const queued: Queued = { future, task: chunked ? [0, index, args, 1] : [0, index, args] };
+    if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
+      checkSendable(args, "args");
+      this.#backlog.push(queued);
+      future.onCancel = () => {
+        const at = this.#backlog.indexOf(queued, this.#backlogHead);
+        if (at >= 0) this.#backlog.splice(at, 1);
+        this.#taskEnded();
+      };
+    }
+    this.#unfinished++;
+    if (this.#unfinished === 1) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
+    this.#ensureWorkers();
+    if (!this.#pumping) void this.#pump();
+    return future;
+  }
+
+  /**
+   * The index the workers know `target` by, announcing it first if it is new. Functions
+   * are known by their source, so `submit(x => x + 1, i)` in a loop, a new closure each
+   * time, is still one target; a WeakMap spares the `toString()` for the same function.
+   */
+  #indexOf(target: AnyFunction | ModuleTarget): number {
+    if (typeof target === "function") {
+      const known = this.#functionIndex.get(target);
+      if (known !== undefined) return known;
+    }
+    const descriptor = describeTarget(target, "ThreadPoolExecutor.submit(target)");
+    const key = descriptor.kind === "source" ? `source:${descriptor.source}` : `module:${descriptor.module}#${descriptor.export}`;
+    let index = this.#targetIndex.get(key);
+    if (index === undefined) {
+      index = this.#descriptors.length;
+      this.#descriptors.push(descriptor);
+      this.#targetIndex.set(key, index);
+      for (const worker of this.#workers) worker.targets._putNow([index, descriptor]);
+    }
+    if (typeof target === "function") this.#functionIndex.set(target, index);
+    return index;
+  }
+
+  /** Hands a task to the workers if its slot is free; false if it must wait. */
+  #dispatch(queued: Queued): boolean {
+    const id = (this.#nextId & ID_MASK) + 1;
+    const slot = id & (SLOTS - 1);
+    if (this.#slots[slot] !== undefined) return false;
+    this.#nextId = id;
+    queued.task[0] = id;
+    Atomics.store(this.#states, slot, stateWord(id, PENDING));
+    try {
+      this.#tasks._putNow(queued.task);
+    } catch (error) {
+      Atomics.store(this.#states, slot, 0);
+      if (error instanceof TypeError) checkSendable(queued.task[2], "args");
+      throw error;
+    }
+    this.#slots[slot] = queued.future;
+    queued.future.id = id;
+    queued.future.onCancel = () => {
+      if (this.#slots[slot] === queued.future) this.#slots[slot] = undefined;
+      this.#taskEnded();
+    };
+    return true;
+  }
+
+  #feedBacklog(): void {
+    const backlog = this.#backlog;
+    while (this.#backlogHead < backlog.length && this.#dispatch(backlog[this.#backlogHead])) backlog[this.#backlogHead++] = undefined as never;
+    if (this.#backlogHead === backlog.length) {
+      this.#backlog = [];
+      this.#backlogHead = 0;
+    } else if (this.#backlogHead > 4096 && this.#backlogHead * 2 > backlog.length) {
+      this.#backlog = backlog.slice(this.#backlogHead);
+      this.#backlogHead = 0;
+    }
+  }
+
+  /** Empties the backlog, returning what it held. */
+  #takeBacklog(): Queued[] {
+    const taken = this.#backlog.slice(this.#backlogHead);
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    return taken;
+  }
+
+  #ensureWorkers(): void {
+    if (this.#broken !== undefined) return;
+    const wanted = Math.min(this.#maxWorkers, Math.max(this.#minWorkers, this.#unfinished));
+    while (this.#workers.size < wanted) this.#startWorker();
+  }
+
+  #startWorker(): void {
+    const current = new SharedArray("int32", 1);
+    const targets = new SimpleQueue<[number, TargetDescriptor]>();
+    const setup: PoolWorkerSetup = {
+      tasks: this.#tasks as unknown as PoolWorkerSetup["tasks"],
+      results: this.#results,
+      targets,
+      known: this.#descriptors.slice(),
+      states: this.#states,
+      current: current.array as Int32Array,
+      worker: this.#workerCounter,
+      initializer: this.#initializer,
+      initargs: this.#initargs,
+      maxTasks: this.#maxTasks,
+      idleMs: this.#idleMs,
+      live: this.#live,
+      minWorkers: this.#minWorkers,
+    };
+    const thread = new Thread({
+      target: workerTarget,
+      args: [setup],
+      name: `${this.#prefix}_${this.#workerCounter++}`,
+      daemon: true,
+      resourceLimits: this.#resourceLimits,
+    });
+    quietThread(thread);
+    const worker: Worker = { thread, current: current.array as Int32Array, targets };
+    this.#workers.add(worker);
+    Atomics.add(this.#live, 0, 1);
+    thread.start();
+    void thread.join().then(() => this.#workerLeft(worker));
+  }
+
+  /** A worker thread ended: by plan (stop, idle, task quota) or by dying. */
+  #workerLeft(worker: Worker): void {
+    this.#workers.delete(worker);
+    // An idle worker counted itself out already; for any other exit, main does.
+    if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#live, 0, 1);
+    const id = Atomics.load(worker.current, 0);
+    if (worker.thread.error !== undefined && id !== 0) {
+      const future = this.#slots[id & (SLOTS - 1)];
+      if (future !== undefined && future.id === id) {
+        this.#slots[id & (SLOTS - 1)] = undefined;
+        const cause = worker.thread.error;
+        const crash = cause instanceof WorkerCrashedError ? cause : new WorkerCrashedError(`worker ${worker.thread.name} died running the task: ${cause instanceof Error ? cause.message : String(cause)}`);
+        if (!future.done()) {
+          future.onCancel = undefined;
+          future.setRunningOrNotifyCancel();
+          future.setException(crash);
+        }
+        this.#taskEnded();
+      }
+    }
+    if (!this.#shutdown || this.#unfinished > 0) this.#ensureWorkers();
+    // Wake the pump so that it sees what changed.
+    this.#results._putNow([0, OK, undefined]);
+  }
+
+  /** Drains results in batches while any task is unfinished. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#unfinished > 0) {
+        for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
+        this.#feedBacklog();
+        if (this.#unfinished === 0) break;
+        await this.#results._whenNotEmpty();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #settle([id, status, value]: Outcome): void {
+    if (status === BROKEN) return this.#breakPool(value as EncodedError);
+    if (id === 0) return;
+    const slot = id & (SLOTS - 1);
+    const future = this.#slots[slot];
+    if (future === undefined || future.id !== id) return;
+    this.#slots[slot] = undefined;
+    future.onCancel = undefined;
+    if (!future.done()) {
+      if (!future.running()) future.setRunningOrNotifyCancel();
+      if (status === OK) future.setResult(value);
+      else future.setException(decodeError(value as EncodedError, `in a worker of ${this.#prefix}`));
+    }
+    this.#taskEnded();
+  }
+
+  #taskEnded(): void {
+    if (--this.#unfinished === 0) {
+      this.#resolveAllDone?.();
+      if (this.#shutdown) this.#sendStops();
+    }
+  }
+
+  #sendStops(): void {
+    if (this.#stopsSent) return;
+    this.#stopsSent = true;
+    for (let i = 0; i < this.#workers.size; i++) this.#tasks._putNow(STOP);
+  }
+
+  #breakPool(error: EncodedError): void {
+    if (this.#broken !== undefined) return;
+    const cause = decodeError(error, `in the initializer of ${this.#prefix}`);
+    this.#broken = new BrokenExecutorError(`A thread initializer failed, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const failed = [...this.#takeBacklog().map((queued) => queued.future), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
+    this.#slots.fill(undefined);
+    for (const future of failed) {
+      future.onCancel = undefined;
+      if (!future.done()) {
+        if (!future.running()) future.setRunningOrNotifyCancel();
+        future.setException(new BrokenExecutorError(this.#broken.message));
+      }
+      this.#taskEnded();
+    }
+    this.#shutdown = true;
+    this.#sendStops();
+  }
+}
+
+function deadlineFrom(timeout: number): number {
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    throw new ValueError(`ThreadPoolExecutor.map(options): options.timeout must be a non-negative number of milliseconds, got ${describe(timeout)}`);
+  }
+  return performance.now() + timeout;
+}
+
+function positiveInteger(value: unknown, name: string, where = "new ThreadPoolExecutor(options)"): number {
+  if (typeof value !== "number") throw new TypeError(`${where}: options.${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new ValueError(`${where}: options.${name} must be a positive integer, got ${describe(value)}`);
+  return value;
+}
+
+function nonNegativeInteger(value: unknown, name: string): number {
+  if (typeof value !== "number") throw new TypeError(`new ThreadPoolExecutor(options): options.${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0) throw new ValueError(`new ThreadPoolExecutor(options): options.${name} must be a non-negative integer, got ${describe(value)}`);
+  return value;
+}
