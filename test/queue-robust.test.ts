@@ -20,8 +20,7 @@ type WithCells = { cells: Int32Array };
 /** Runs in a thread: takes the tail mutex as a producer would and dies mid-put. */
 export function dieMidPut(queue: WithCells, ident: number): void {
   const cells = queue.cells;
-  Atomics.store(cells, layout.TAIL_MUTEX, 1);
-  cells[layout.TAIL_MUTEX + 1] = ident;
+  Atomics.store(cells, layout.TAIL_MUTEX, ident << 1); // held by this thread (core/mutex.ts)
   cells[layout.P_OLD_PUT] = cells[layout.PUT];
   cells[layout.P_OLD_WRITTEN] = cells[layout.WRITTEN];
   cells[layout.P_OLD_RING] = cells[layout.RING];
@@ -33,8 +32,7 @@ export function dieMidPut(queue: WithCells, ident: number): void {
 /** Runs in a thread: takes the head mutex as a consumer would and dies mid-get. */
 export function dieMidGet(queue: WithCells, ident: number): void {
   const cells = queue.cells;
-  Atomics.store(cells, layout.HEAD_MUTEX, 1);
-  cells[layout.HEAD_MUTEX + 1] = ident;
+  Atomics.store(cells, layout.HEAD_MUTEX, ident << 1); // held by this thread (core/mutex.ts)
   cells[layout.C_OLD_GOT] = cells[layout.GOT];
   cells[layout.C_OLD_CONSUMED] = cells[layout.CONSUMED];
   cells[layout.C_NEW_CONSUMED] = (cells[layout.CONSUMED] + 12) | 0;
@@ -44,8 +42,7 @@ export function dieMidGet(queue: WithCells, ident: number): void {
 /** Runs in a thread: takes the one mutex of a LIFO/priority queue and dies after logged writes. */
 export function dieMidStoreOp(queue: WithCells, ident: number): void {
   const cells = queue.cells;
-  Atomics.store(cells, layout.TAIL_MUTEX, 1);
-  cells[layout.TAIL_MUTEX + 1] = ident;
+  Atomics.store(cells, layout.TAIL_MUTEX, ident << 1); // held by this thread (core/mutex.ts)
   // What an UndoLog records before each write: (heap cell index, old value).
   const heap = new Int32Array(cells.buffer);
   const log = (cells.byteOffset >> 2) + layout.UNDO_LOG;

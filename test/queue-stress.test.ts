@@ -26,6 +26,7 @@ import {
   ShutDown,
   SimpleQueue,
   Thread,
+  enumerate,
   isMainThread,
   setExcepthook,
   sleepSync,
@@ -414,6 +415,23 @@ async function finish<R>(thread: Thread<R, unknown[]>): Promise<R> {
   return thread.result as R;
 }
 
+/** For a failure message only: the queue's first header cells (its mutex words) and who is alive. */
+function internals(q: AnyQueue, dead: Thread<unknown, unknown[]>): string {
+  const cells = (q as unknown as { cells?: Int32Array }).cells;
+  const head = cells === undefined ? "?" : Array.from(cells.subarray(0, Math.min(cells.length, 24))).join(" ");
+  return `dead thread ident ${dead.ident}; live idents ${enumerate().map((th) => th.ident).join(",")}; header cells ${head}`;
+}
+
+/** `promise`, or a rejection naming what hung after `ms`. */
+async function within<R>(promise: Promise<R>, ms: number, what: () => string): Promise<R> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what())), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Main's own consumer (async), used in some runs so that main and threads compete. */
 async function mainConsumer(q: AnyQueue, plan: Plan, got: Counters, stats: Counters): Promise<number> {
   const random = rng(plan.seed);
@@ -659,14 +677,15 @@ function registerTests(): void {
         name: `oom-${kind}`,
       });
       filler.start();
-      await filler.join();
+      await within(filler.join(), 20_000, () => `${kind}: the filler never ended (alive: ${filler.isAlive()}, qsize ${q.qsize()})`);
       assert.ok(filler.error !== undefined, `${kind}: the filler should have run out of memory (${String(filler.result)})`);
       const s = state.array;
       const getInFlight = s[ids * 3] === 1;
 
       // a later thread can put and get (taking the mutex over from the dead holder if need be)
       const started = performance.now();
-      const back = await finish(start<unknown>("roundTrip", [q, kind, -2], `after-oom-${kind}`));
+      const later = start<unknown>("roundTrip", [q, kind, -2], `after-oom-${kind}`);
+      const back = await within(finish(later), 20_000, () => `${kind}: a later thread's put and get never ended (qsize ${q.qsize()}); ${internals(q, filler)}`);
       const tookOver = performance.now() - started;
       const seen = new Map<number, number>();
       const order: [number, number][] = [];

@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import {
   Empty,
   Event,
@@ -22,8 +24,10 @@ import {
   ShutDown,
   SimpleQueue,
   Thread,
+  configure,
   isMainThread,
   setExcepthook,
+  sleepSync,
   type ExceptHookArgs,
 } from "weft";
 
@@ -193,6 +197,22 @@ export function bigEcho(input: Queue<string>, out: Queue<{ length: number; text:
   const text = input.getSync({ timeout: 30_000 });
   out.putSync({ length: text.length, text });
   return "ok";
+}
+
+/** Waits for go[0], then checks the queue it was given is still its own: empty, then FIFO. */
+export function useLater(q: Queue<string>, go: SharedArray<"int32">): string {
+  while (Atomics.load(go.array, 0) === 0) Atomics.wait(go.array, 0, 0, 100);
+  const before = q.qsize();
+  for (let i = 0; i < 10; i++) q.putSync(`mine ${i}`);
+  const got: string[] = [];
+  for (let i = 0; i < 10; i++) got.push(q.getSync({ timeout: 5000 }));
+  return JSON.stringify({ before, got, after: q.qsize() });
+}
+
+/** Sleeps a little, then puts. */
+export function putLater(q: AnyQueue, item: unknown, ms: number): void {
+  sleepSync(ms);
+  q.putSync(item);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -476,6 +496,48 @@ function registerTests(): void {
     assert.deepEqual(await finish(start<string[]>("timeouts", [empty, full])), ["Empty", "Full", "Empty", "Full", "waited"]);
     assert.equal(full.qsize(), 1);
     assert.equal(empty.qsize(), 0);
+  });
+
+  test("getSync on main (allowMainThreadBlocking) is woken by a put from a thread", T, async () => {
+    configure({ allowMainThreadBlocking: true });
+    try {
+      for (const q of [new Queue<string>(), new SimpleQueue<string>(), new PriorityQueue<string>()]) {
+        const thread = start("putLater", [q, "from the thread", 50]);
+        assert.equal(q.getSync({ timeout: 15_000 }), "from the thread");
+        await finish(thread);
+      }
+      const full = new Queue<number>({ maxsize: 1 });
+      full.putSync(1);
+      const arrived = new SharedArray("int32", 1);
+      const taker = start("blockingGet", [full, arrived]);
+      full.putSync(2, { timeout: 15_000 }); // blocks main until the thread takes 1
+      assert.deepEqual(await finish(taker), { got: 1 });
+      assert.equal(full.getSync({ timeout: 1000 }), 2);
+    } finally {
+      configure({ allowMainThreadBlocking: false });
+    }
+  });
+
+  test("a queue whose only handle in main was collected stays alive for the thread that holds it", T, async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const go = new SharedArray("int32", 1);
+    const thread = (() => start<string>("useLater", [new Queue<string>(), go]))();
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await delay(10);
+    }
+    // new queues must not be given the memory the thread's queue still uses
+    const others = Array.from({ length: 200 }, (_, i) => {
+      const q = new Queue<string>();
+      q.putNowait(`other ${i}`);
+      return q;
+    });
+    Atomics.store(go.array, 0, 1);
+    Atomics.notify(go.array, 0);
+    const report = JSON.parse(await finish(thread)) as { before: number; got: string[]; after: number };
+    assert.deepEqual(report, { before: 0, got: Array.from({ length: 10 }, (_, i) => `mine ${i}`), after: 0 });
+    others.forEach((q, i) => assert.equal(q.getNowait(), `other ${i}`));
   });
 
   test("a 50 MiB string item goes to a thread and back, equal", { timeout: 60_000 }, async () => {

@@ -352,8 +352,8 @@ test("stress: every Event generation wakes every waiter, even when clear() follo
     return woken;
   };
   const threads = runThreads(waiters, waiter, event, acks, rounds);
-  // White-box: the Event's WAITERS cell (index 2, see sync/event.ts) tells when all are parked or committed.
-  const committed = (): number => Atomics.load(event.cells, 2);
+  // White-box: the Event's WAITERS cell (index 1, see sync/event.ts) tells when all are parked or committed.
+  const committed = (): number => Atomics.load(event.cells, 1);
   for (let r = 0; r < rounds; r++) {
     const start = performance.now();
     while (committed() < waiters) {

@@ -53,3 +53,24 @@ export class Empty extends Error {
 export class ShutDown extends Error {
   override name = "ShutDown";
 }
+
+/** Python's `concurrent.futures.CancelledError`: the future was cancelled, so it has no result. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/**
+ * Python's `concurrent.futures.InvalidStateError`: an operation on a future that its state
+ * does not allow (setting the result of a future that is already finished or cancelled).
+ */
+export class InvalidStateError extends Error {
+  override name = "InvalidStateError";
+}
+
+/**
+ * Python's `concurrent.futures.BrokenExecutor`: the executor is broken (a worker failed to
+ * start or its initializer threw) and can run no more tasks.
+ */
+export class BrokenExecutorError extends RuntimeError {
+  override name = "BrokenExecutorError";
+}

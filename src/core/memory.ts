@@ -15,7 +15,7 @@
  * dropped: those blocks stay allocated (a bounded leak, not a use-after-free).
  *
  * Layout (byte offsets; Int32 cells):
- *   header  [0] LOCK  allocator spin lock (0 free, 1 held)
+ *   header  [0] LOCK  allocator mutex (core/mutex.ts)
  *           [1] TOP   first never-used byte
  *           [2] HEAP_ID  tells this heap from another one
  *           [3 + k]   head of the free list of blocks of 2^k bytes (0 = empty), k < CLASSES
@@ -25,6 +25,8 @@
  *           payload from byte 8 (8-byte aligned), 2^k - 8 bytes; a free block keeps the
  *           next free block's offset in its first payload cell.
  */
+import { lockMutex, unlockMutex } from "./mutex.js";
+
 const HEAP_INITIAL = 256 * 1024;
 const HEAP_MAX = 1024 * 1024 * 1024;
 const LOCK = 0;
@@ -75,15 +77,16 @@ export function adoptHeap(buffer: SharedArrayBuffer): void {
   mapHeap(buffer);
 }
 
+// The allocator's mutex is the robust one: a thread that dies holding it (a terminated
+// worker) must not stop every allocation in the process. Each allocator step commits with
+// one store (a free-list head, TOP), so a taker finds the lists intact; at worst a block
+// is leaked.
 function lockHeap(cells: Int32Array): void {
-  for (let spins = 0; Atomics.compareExchange(cells, LOCK, 0, 1) !== 0; spins++) {
-    if (spins > 100) Atomics.wait(cells, LOCK, 1, 1);
-  }
+  lockMutex(cells, LOCK);
 }
 
 function unlockHeap(cells: Int32Array): void {
-  Atomics.store(cells, LOCK, 0);
-  Atomics.notify(cells, LOCK, 1);
+  unlockMutex(cells, LOCK);
 }
 
 function sizeClass(byteLength: number): number {

@@ -36,6 +36,12 @@ export interface PoolWorkerSetup {
 /** What a worker's thread returns when it left because it was idle. */
 export const LEFT_IDLE = "idle";
 
+/**
+ * What `current` holds until the worker is ready (set by the pool before it starts the
+ * thread, cleared here once the initializer has run): a worker that dies then breaks the pool.
+ */
+export const INITIALIZING = -1;
+
 /** Runs tasks until told to stop, idle too long, or done with `maxTasks`. */
 export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | undefined> {
   const { tasks, results, targets, states, current } = setup;
@@ -47,9 +53,11 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
       await (await resolveTarget(setup.initializer))(...setup.initargs);
     } catch (error) {
       results._putNow([setup.worker, BROKEN, encodeError(error)]);
+      current[0] = 0;
       return undefined;
     }
   }
+  current[0] = 0; // ready: was INITIALIZING
 
   const targetOf = async (index: number): Promise<AnyFunction> => {
     let fn = resolved.get(index);

@@ -17,7 +17,7 @@
 import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
 import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, describe } from "../core/timeouts.js";
+import { checkOptions, deadlineOf, describe } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { SharedArray } from "../shared/shared-array.js";
 import { Thread, quietThread } from "../threads/thread.js";
@@ -26,7 +26,7 @@ import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future } from "./future.js";
 import { BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
-import { LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
+import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -138,6 +138,12 @@ export class ThreadPoolExecutor {
   #shutdown = false;
   #stopsSent = false;
   #broken: BrokenExecutorError | undefined;
+  /**
+   * Set while the pump runs (tasks unfinished): the pool watches its workers' ends through
+   * joins with this signal. A join keeps the process alive, so it is aborted when the pool
+   * goes idle; a worker that ended meanwhile is noticed when the pool is busy again.
+   */
+  #watching: AbortController | undefined;
   #allDone: Promise<void> = Promise.resolve();
   #resolveAllDone: (() => void) | undefined;
 
@@ -157,7 +163,10 @@ export class ThreadPoolExecutor {
     if (this.#initargs.length > 0) checkSendable(this.#initargs, "initargs");
     this.#maxTasks = options.maxTasksPerChild === undefined ? Infinity : positiveInteger(options.maxTasksPerChild, "maxTasksPerChild");
     const idle = options.idleTimeout ?? Infinity;
-    if (typeof idle !== "number" || Number.isNaN(idle) || idle < 0) {
+    if (typeof idle !== "number") {
+      throw new TypeError(`new ThreadPoolExecutor(options): options.idleTimeout must be a number of milliseconds, got ${describe(idle)}`);
+    }
+    if (Number.isNaN(idle) || idle < 0) {
       throw new ValueError(`new ThreadPoolExecutor(options): options.idleTimeout must be a non-negative number of milliseconds, got ${describe(idle)}`);
     }
     this.#idleMs = idle;
@@ -181,7 +190,7 @@ export class ThreadPoolExecutor {
   async *map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: Iterable<T> | AsyncIterable<T>, options: MapOptions = {}): AsyncGenerator<Awaited<R>, void, undefined> {
     checkOptions(options, "ThreadPoolExecutor.map()");
     const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
-    const deadline = options.timeout === undefined || options.timeout === Infinity ? Infinity : deadlineFrom(options.timeout);
+    const deadline = deadlineOf(options.timeout, "ThreadPoolExecutor.map()");
     const signal = options.signal;
     signal?.throwIfAborted();
     const window: PoolFuture<unknown>[] = [];
@@ -347,6 +356,7 @@ export class ThreadPoolExecutor {
 
   #startWorker(): void {
     const current = new SharedArray("int32", 1);
+    current.array[0] = INITIALIZING; // until the worker is ready
     const targets = new SimpleQueue<[number, TargetDescriptor]>();
     const setup: PoolWorkerSetup = {
       tasks: this.#tasks as unknown as PoolWorkerSetup["tasks"],
@@ -375,21 +385,42 @@ export class ThreadPoolExecutor {
     this.#workers.add(worker);
     Atomics.add(this.#live, 0, 1);
     thread.start();
-    void thread.join().then(() => this.#workerLeft(worker));
+    this.#watch(worker);
+  }
+
+  /** Calls `#workerLeft` when `worker` ends, as long as the pool is busy (see `#watching`). */
+  #watch(worker: Worker): void {
+    const signal = this.#watching?.signal;
+    if (signal !== undefined) worker.thread.join({ signal }).then(() => this.#workerLeft(worker), () => {});
   }
 
   /** A worker thread ended: by plan (stop, idle, task quota) or by dying. */
   #workerLeft(worker: Worker): void {
-    this.#workers.delete(worker);
+    if (!this.#workers.delete(worker)) return;
     // An idle worker counted itself out already; for any other exit, main does.
     if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#live, 0, 1);
     const id = Atomics.load(worker.current, 0);
-    if (worker.thread.error !== undefined && id !== 0) {
+    if (id === INITIALIZING) {
+      // It died before it was ready, in its initializer (process.exit, out of memory, an
+      // error from a timer) or as it started: as a failing initializer, this breaks the
+      // pool; a replacement would most likely die the same way, again and again.
+      const cause = worker.thread.error;
+      const where = this.#initializer === null ? "as it started" : "in its initializer";
+      this.#breakPool(new WorkerCrashedError(`worker ${worker.thread.name} died ${where}${cause instanceof Error ? `: ${cause.message}` : " (it exited with code 0)"}`));
+    }
+    // A worker clears `current` after each task, so one that ended with it set died mid-task
+    // (also by `process.exit(0)`, which leaves no error on the thread).
+    if (id !== 0) {
       const future = this.#slots[id & (SLOTS - 1)];
       if (future !== undefined && future.id === id) {
         this.#slots[id & (SLOTS - 1)] = undefined;
         const cause = worker.thread.error;
-        const crash = cause instanceof WorkerCrashedError ? cause : new WorkerCrashedError(`worker ${worker.thread.name} died running the task: ${cause instanceof Error ? cause.message : String(cause)}`);
+        const crash =
+          cause instanceof WorkerCrashedError
+            ? cause
+            : cause === undefined
+              ? new WorkerCrashedError(`worker ${worker.thread.name} exited with code 0 while running the task`)
+              : new WorkerCrashedError(`worker ${worker.thread.name} died running the task: ${cause instanceof Error ? cause.message : String(cause)}`);
         if (!future.done()) {
           future.onCancel = undefined;
           future.setRunningOrNotifyCancel();
@@ -406,6 +437,8 @@ export class ThreadPoolExecutor {
   /** Drains results in batches while any task is unfinished. */
   async #pump(): Promise<void> {
     this.#pumping = true;
+    this.#watching = new AbortController();
+    for (const worker of this.#workers) this.#watch(worker);
     try {
       while (this.#unfinished > 0) {
         for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
@@ -415,11 +448,13 @@ export class ThreadPoolExecutor {
       }
     } finally {
       this.#pumping = false;
+      this.#watching.abort();
+      this.#watching = undefined;
     }
   }
 
   #settle([id, status, value]: Outcome): void {
-    if (status === BROKEN) return this.#breakPool(value as EncodedError);
+    if (status === BROKEN) return this.#breakPool(decodeError(value as EncodedError, `in the initializer of ${this.#prefix}`));
     if (id === 0) return;
     const slot = id & (SLOTS - 1);
     const future = this.#slots[slot];
@@ -447,9 +482,8 @@ export class ThreadPoolExecutor {
     for (let i = 0; i < this.#workers.size; i++) this.#tasks._putNow(STOP);
   }
 
-  #breakPool(error: EncodedError): void {
+  #breakPool(cause: unknown): void {
     if (this.#broken !== undefined) return;
-    const cause = decodeError(error, `in the initializer of ${this.#prefix}`);
     this.#broken = new BrokenExecutorError(`A thread initializer failed, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
     const failed = [...this.#takeBacklog().map((queued) => queued.future), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
     this.#slots.fill(undefined);
@@ -464,13 +498,6 @@ export class ThreadPoolExecutor {
     this.#shutdown = true;
     this.#sendStops();
   }
-}
-
-function deadlineFrom(timeout: number): number {
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
-    throw new ValueError(`ThreadPoolExecutor.map(options): options.timeout must be a non-negative number of milliseconds, got ${describe(timeout)}`);
-  }
-  return performance.now() + timeout;
 }
 
 function positiveInteger(value: unknown, name: string, where = "new ThreadPoolExecutor(options)"): number {

@@ -1,19 +1,20 @@
 /**
- * Event: Python's `threading.Event`, a flag that threads can wait to see set, as three
+ * Event: Python's `threading.Event`, a flag that threads can wait to see set, as two
  * Int32 cells of shared memory.
  *
  * Layout (Int32 cells in a block of the shared heap, core/memory.ts):
- *   [0] FLAG     1 set, 0 clear
- *   [1] GEN      generation: bumped by every set() that changes FLAG from 0 to 1
- *   [2] WAITERS  threads that may be parked on GEN
+ *   [0] STATE    generation << 1 | flag: every set() that raises the flag bumps the
+ *                generation, in the same compare-and-swap
+ *   [1] WAITERS  threads that may be parked on STATE
  *
- * Why a generation as well as the flag: waiters park on GEN, not on FLAG, and decide by
- * comparing GEN with what they read before checking FLAG. A `set()` followed at once by
- * `clear()` leaves FLAG as it was, but GEN has moved, so every thread that was waiting
- * when `set()` ran wakes up and returns `true`, as Python promises; a waiter that
- * re-checked FLAG after waking would miss it.
+ * Why a generation as well as the flag: a `set()` followed at once by `clear()` leaves the
+ * flag as it was, but the generation has moved, so every thread that was waiting when
+ * `set()` ran wakes up and returns `true`, as Python promises; a waiter that re-checked
+ * the flag after waking would miss it. Flag and generation share one word so that a
+ * waiter can never see the flag of one `set()` and the generation of another: kept apart,
+ * a set's late generation bump woke a *later* wait, for a set that came before it began.
  *
- * A waiter raises WAITERS before it parks and `set()` reads WAITERS after bumping GEN
+ * A waiter raises WAITERS before it parks and `set()` reads WAITERS after its CAS
  * (sequentially consistent atomics on both sides), so `set()` skips the kernel call when
  * nobody waits without losing a wake-up. `set()` wakes everyone, so an async waiter left
  * parked by an aborted signal needs no forwarding.
@@ -23,10 +24,12 @@ import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions }
 import { allocateCells, blockOf } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 
-const FLAG = 0;
-const GEN = 1;
-const WAITERS = 2;
-const CELLS = 3;
+const STATE = 0;
+const WAITERS = 1;
+const CELLS = 2;
+
+const isSet = (state: number): boolean => (state & 1) === 1;
+const generation = (state: number): number => state >>> 1;
 
 /** A flag that threads can wait on, usable from every thread; pass it in `args` to share it. */
 export class Event {
@@ -44,26 +47,34 @@ export class Event {
 
   /** True if the flag is set. */
   isSet(): boolean {
-    return Atomics.load(this.cells, FLAG) === 1;
+    return isSet(Atomics.load(this.cells, STATE));
   }
 
   /** Sets the flag and wakes every thread waiting for it. */
   set(): void {
     const cells = this.cells;
-    if (Atomics.exchange(cells, FLAG, 1) === 1) return;
-    Atomics.add(cells, GEN, 1);
-    if (Atomics.load(cells, WAITERS) !== 0) unpark(cells, GEN, Infinity);
+    for (;;) {
+      const state = Atomics.load(cells, STATE);
+      if (isSet(state)) return;
+      // Even state + 3: the next generation, with the flag raised.
+      if (Atomics.compareExchange(cells, STATE, state, (state + 3) | 0) === state) break;
+    }
+    if (Atomics.load(cells, WAITERS) !== 0) unpark(cells, STATE, Infinity);
   }
 
   /** Clears the flag; later waits block until the next `set()`. */
   clear(): void {
-    Atomics.store(this.cells, FLAG, 0);
+    const cells = this.cells;
+    for (;;) {
+      const state = Atomics.load(cells, STATE);
+      if (!isSet(state) || Atomics.compareExchange(cells, STATE, state, state & ~1) === state) return;
+    }
   }
 
   /**
    * Blocks this thread until the flag is set or `timeout` elapses. Returns `true` if it
-   * was set (even if cleared again since), `false` on timeout. Not on the main thread
-   * (unless the flag is already set): use `wait()`.
+   * was set (even if cleared again since), `false` on timeout. Not on the main thread:
+   * use `wait()`.
    */
   waitSync(options?: WaitOptions): boolean {
     checkOptions(options, "Event.waitSync()");
@@ -71,17 +82,19 @@ export class Event {
     assertMayBlock("Event.waitSync()", "event.wait()", options);
     throwIfAborted(options?.signal);
     const cells = this.cells;
-    const gen = Atomics.load(cells, GEN);
-    if (Atomics.load(cells, FLAG) === 1) return true;
+    let state = Atomics.load(cells, STATE);
+    if (isSet(state)) return true;
     if (remaining(deadline) === 0) return false;
+    const gen = generation(state);
     let woken = false;
-    for (let spin = 0; spin < SPIN_LIMIT && !woken; spin++) woken = Atomics.load(cells, GEN) !== gen;
+    for (let spin = 0; spin < SPIN_LIMIT && !woken; spin++) woken = generation(Atomics.load(cells, STATE)) !== gen;
     if (!woken) {
       Atomics.add(cells, WAITERS, 1);
       try {
         while (!woken) {
-          const result = parkSync(cells, GEN, gen, deadline);
-          woken = Atomics.load(cells, GEN) !== gen;
+          const result = parkSync(cells, STATE, state, deadline);
+          state = Atomics.load(cells, STATE);
+          woken = generation(state) !== gen;
           if (result === "timed-out") break;
         }
       } finally {
@@ -90,7 +103,7 @@ export class Event {
     }
     // A blocked thread cannot see an abort while parked; it checks once it wakes.
     throwIfAborted(options?.signal);
-    return woken || Atomics.load(cells, FLAG) === 1;
+    return woken || this.isSet();
   }
 
   /**
@@ -104,21 +117,23 @@ export class Event {
     const signal = options?.signal;
     throwIfAborted(signal);
     const cells = this.cells;
-    const gen = Atomics.load(cells, GEN);
-    if (Atomics.load(cells, FLAG) === 1) return true;
+    let state = Atomics.load(cells, STATE);
+    if (isSet(state)) return true;
     if (remaining(deadline) === 0) return false;
+    const gen = generation(state);
     let woken = false;
     Atomics.add(cells, WAITERS, 1);
     try {
       while (!woken) {
-        const result = await parkAsync(cells, GEN, gen, deadline, signal);
-        woken = Atomics.load(cells, GEN) !== gen;
+        const result = await parkAsync(cells, STATE, state, deadline, signal);
+        state = Atomics.load(cells, STATE);
+        woken = generation(state) !== gen;
         if (result === "timed-out") break;
       }
     } finally {
       Atomics.sub(cells, WAITERS, 1);
     }
-    return woken || Atomics.load(cells, FLAG) === 1;
+    return woken || this.isSet();
   }
 
   /** @internal */

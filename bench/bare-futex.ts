@@ -1,0 +1,21 @@
+/**
+ * The raw baseline for locks: a bare futex-style lock (Drepper's mutex) on one Int32 cell,
+ * written out inline where it is measured so the JIT sees nothing but Atomics.
+ *
+ *   acquire: CAS 0 -> 1; if that fails, spin (as weft does, same count), then mark the
+ *            word 2 ("maybe parked waiters") with exchange and Atomics.wait while it is 2.
+ *   release: exchange to 0; Atomics.notify one waiter only if the word was 2.
+ *
+ * Only the slow path lives here; the fast paths are written inline in each loop.
+ */
+
+/** Same spin count as weft's SPIN_LIMIT (src/core/parking.ts), so the algorithms match. */
+export const BARE_SPIN = 200;
+
+/** The contended acquisition of the bare lock (the CAS 0 -> 1 already failed). */
+export function bareAcquireSlow(word: Int32Array): void {
+  for (let spin = 0; spin < BARE_SPIN; spin++) {
+    if (Atomics.load(word, 0) === 0 && Atomics.compareExchange(word, 0, 0, 1) === 0) return;
+  }
+  while (Atomics.exchange(word, 0, 2) !== 0) Atomics.wait(word, 0, 2);
+}

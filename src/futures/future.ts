@@ -1,0 +1,296 @@
+/**
+ * Future: Python's `concurrent.futures.Future`, the pending outcome of a task handed to an
+ * executor.
+ *
+ * Why it is a plain object and not shared memory: a future lives in the thread that
+ * submitted the task, and only there. The task's result or exception arrives there as a
+ * message from the worker, and the executor (in that same thread) settles the future
+ * through the internal methods below; nothing else ever touches it, so it needs no atomics.
+ *
+ * The state machine is Python's: PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED.
+ * `cancel()` succeeds only while the task has not started. Python's CANCELLED_AND_NOTIFIED
+ * is folded into CANCELLED: waiters (`wait`, `asCompleted`) learn of a cancellation at once.
+ *
+ * Why no promise is made up front: a future that fails and that nobody asks about must not
+ * crash the process with an unhandled rejection (Python never complains about an exception
+ * nobody retrieved). So the outcome is kept as plain fields, and a promise exists only when
+ * someone asks for one (`result()`, `exception()`, `await future`), handed to that caller.
+ */
+import { inspect } from "node:util";
+import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from "../core/errors.js";
+import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+
+/** Python's states, except CANCELLED_AND_NOTIFIED (see the top of this file). */
+type State = "PENDING" | "RUNNING" | "CANCELLED" | "FINISHED";
+
+/** A function `addDoneCallback` accepts: called with the future once it is done. */
+export type DoneCallback<T> = (future: Future<T>) => unknown;
+
+/** Stands in for Python's `id()` in `toString()`: one number per future, never reused. */
+let nextId = 1;
+
+/**
+ * The outcome of a task, available once it has run: Python's `concurrent.futures.Future`.
+ *
+ * `await future` gives the task's result or throws what it threw (`CancelledError` if it
+ * was cancelled). Futures are made by executors (`submit`); constructing one directly is
+ * for tests and for writing executors, as in Python.
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  #state: State = "PENDING";
+  #value: T | undefined = undefined;
+  #raised = false;
+  #error: unknown = undefined;
+  // Made on first use: most futures never get a callback or a waiter.
+  #callbacks: Array<DoneCallback<T>> | undefined = undefined;
+  #watchers: Array<(future: this) => void> | undefined = undefined;
+  readonly #id = nextId++;
+
+  /**
+   * @internal For executors: called once if the future is cancelled while still pending,
+   * so that the executor can drop the queued task. Cleared once the future leaves PENDING.
+   */
+  onCancel: (() => void) | undefined = undefined;
+
+  /** `true` if the future was cancelled. */
+  cancelled(): boolean {
+    return this.#state === "CANCELLED";
+  }
+
+  /** `true` while the task is running (it can no longer be cancelled). */
+  running(): boolean {
+    return this.#state === "RUNNING";
+  }
+
+  /** `true` once the future is cancelled or finished (with a result or an exception). */
+  done(): boolean {
+    return this.#state === "CANCELLED" || this.#state === "FINISHED";
+  }
+
+  /**
+   * Tries to cancel the task. Returns `false` if it is running or finished (it cannot be
+   * cancelled), `true` otherwise: it was pending and is now cancelled, or was already
+   * cancelled. A successful cancel runs the done callbacks.
+   */
+  cancel(): boolean {
+    if (this.#state === "RUNNING" || this.#state === "FINISHED") return false;
+    if (this.#state === "CANCELLED") return true;
+    this.#state = "CANCELLED";
+    const hook = this.onCancel;
+    this.onCancel = undefined;
+    if (hook !== undefined) {
+      try {
+        hook();
+      } catch (error) {
+        report(`exception in the cancel hook of ${this}`, error);
+      }
+    }
+    this.#settle();
+    return true;
+  }
+
+  /**
+   * The task's result, once it is done. Rejects with what the task threw if it failed,
+   * with `CancelledError` if it was cancelled, with `TimeoutError` if it is not done
+   * within `timeout` ms (the future itself is unaffected), or with the signal's reason.
+   */
+  async result(options?: WaitOptions): Promise<T> {
+    await this.#waitDone(options, "Future.result()");
+    if (this.#state === "CANCELLED") throw this.#cancelledError();
+    if (this.#raised) throw this.#error;
+    return this.#value as T;
+  }
+
+  /**
+   * What the task threw, once it is done: `undefined` if it succeeded. Rejects with
+   * `CancelledError` if it was cancelled, with `TimeoutError` if it is not done within
+   * `timeout` ms, or with the signal's reason.
+   */
+  async exception(options?: WaitOptions): Promise<unknown> {
+    await this.#waitDone(options, "Future.exception()");
+    if (this.#state === "CANCELLED") throw this.#cancelledError();
+    return this.#raised ? this.#error : undefined;
+  }
+
+  /**
+   * Makes the future a thenable: `await future` waits for it and gives the result or
+   * throws (as `result()` with no timeout).
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Calls `fn(future)` once the future is done (finished or cancelled), in the order the
+   * callbacks were added; at once, synchronously, if it is already done. A callback that
+   * throws (or returns a promise that rejects) is reported on stderr, as Python's logger
+   * does ("exception calling callback for <Future ...>"), and the others still run.
+   */
+  addDoneCallback(fn: DoneCallback<T>): void {
+    if (typeof fn !== "function") {
+      throw new TypeError(`Future.addDoneCallback(fn): fn must be a function, got ${typeof fn}`);
+    }
+    if (this.done()) this.#invoke(fn);
+    else (this.#callbacks ??= []).push(fn);
+  }
+
+  /**
+   * @internal For executors: Python's `set_running_or_notify_cancel`. Returns `false` if
+   * the future was cancelled (the task must not run); otherwise moves it to RUNNING and
+   * returns `true`. A running or finished future: `RuntimeError`.
+   */
+  setRunningOrNotifyCancel(): boolean {
+    if (this.#state === "CANCELLED") return false;
+    if (this.#state === "PENDING") {
+      this.#state = "RUNNING";
+      this.onCancel = undefined;
+      return true;
+    }
+    throw new RuntimeError(`Future in unexpected state: ${this}`);
+  }
+
+  /**
+   * @internal For executors: finishes the future with the task's result. A future that
+   * is already finished or cancelled: `InvalidStateError`.
+   */
+  setResult(value: T): void {
+    this.#checkSettable("setResult");
+    this.#value = value;
+    this.#state = "FINISHED";
+    this.#settle();
+  }
+
+  /**
+   * @internal For executors: finishes the future with what the task threw (any value).
+   * A future that is already finished or cancelled: `InvalidStateError`.
+   */
+  setException(error: unknown): void {
+    this.#checkSettable("setException");
+    this.#raised = true;
+    this.#error = error;
+    this.#state = "FINISHED";
+    this.#settle();
+  }
+
+  /**
+   * @internal For `wait` and `asCompleted`: calls `listener(future)` once when the future
+   * becomes done, before the done callbacks. Never called for a future that is already
+   * done (check `done()` first). One listener may watch many futures; `_unwatch` removes it.
+   */
+  _watch(listener: (future: this) => void): void {
+    if (!this.done()) (this.#watchers ??= []).push(listener);
+  }
+
+  /** @internal Removes a listener added by `_watch` (one registration of it), if still there. */
+  _unwatch(listener: (future: this) => void): void {
+    const watchers = this.#watchers;
+    if (watchers === undefined) return;
+    const at = watchers.lastIndexOf(listener);
+    if (at >= 0) watchers.splice(at, 1);
+  }
+
+  /** @internal For `wait`: `true` if the future finished with an exception. */
+  _failed(): boolean {
+    return this.#state === "FINISHED" && this.#raised;
+  }
+
+  /** Python's repr: `<Future at 0x1 state=finished returned number>`. */
+  toString(): string {
+    const head = `<Future at 0x${this.#id.toString(16)} state=${this.#state.toLowerCase()}`;
+    if (this.#state !== "FINISHED") return `${head}>`;
+    return this.#raised ? `${head} raised ${typeName(this.#error)}>` : `${head} returned ${typeName(this.#value)}>`;
+  }
+
+  /** @internal `console.log(future)` shows the same as `toString()`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #checkSettable(method: string): void {
+    if (this.#state === "FINISHED" || this.#state === "CANCELLED") {
+      throw new InvalidStateError(`Future.${method}(): the future is already ${this.#state.toLowerCase()}: ${this}`);
+    }
+  }
+
+  #cancelledError(): CancelledError {
+    return new CancelledError(`the future was cancelled: ${this}`);
+  }
+
+  /** Resolves once the future is done; rejects on timeout or abort. Validates the options. */
+  async #waitDone(options: WaitOptions | undefined, method: string): Promise<void> {
+    checkOptions(options, method);
+    const deadline = deadlineOf(options?.timeout, method);
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    if (this.done()) return;
+    const timedOut = (): TimeoutError =>
+      new TimeoutError(`${method}: not done within ${options?.timeout} ms: ${this}`);
+    if (remaining(deadline) === 0) throw timedOut();
+    await new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        unwatch();
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(signal?.reason);
+      };
+      const onDone = (): void => {
+        finish();
+        resolve();
+      };
+      const unwatch = (): void => this._unwatch(onDone);
+      this._watch(onDone);
+      if (deadline !== Infinity) {
+        timer = setTimeout(() => {
+          finish();
+          reject(timedOut());
+        }, remaining(deadline));
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** The future has just become done: wake the waiters, then run the callbacks. */
+  #settle(): void {
+    this.onCancel = undefined;
+    const watchers = this.#watchers;
+    this.#watchers = undefined;
+    // Detached first: a listener that unwatches (itself or others) cannot disturb this loop.
+    if (watchers !== undefined) for (const watcher of watchers) watcher(this);
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks !== undefined) for (const fn of callbacks) this.#invoke(fn);
+  }
+
+  #invoke(fn: DoneCallback<T>): void {
+    try {
+      const returned = fn(this);
+      if (returned instanceof Promise) {
+        returned.then(undefined, (error: unknown) => report(`exception calling callback for ${this}`, error));
+      }
+    } catch (error) {
+      report(`exception calling callback for ${this}`, error);
+    }
+  }
+}
+
+/** Python's `LOGGER.exception(...)` with no logging configured: the message, then the traceback, on stderr. */
+function report(message: string, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : inspect(error);
+  process.stderr.write(`${message}\n${detail}\n`);
+}
+
+/** Python's `value.__class__.__name__`, in JavaScript's terms. */
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return "Function";
+  if (typeof value !== "object") return typeof value;
+  const ctor = (value as { constructor?: unknown }).constructor;
+  return typeof ctor === "function" && ctor.name !== "" ? ctor.name : "Object";
+}
