@@ -12,6 +12,7 @@ import { main as daemonThreads } from "./02-daemon-threads.js";
 import { main as sharedCounter } from "./03-shared-counter.js";
 import { main as cpuParallelism } from "./04-cpu-parallelism.js";
 import { main as producerConsumer } from "./05-producer-consumer.js";
+import { main as threadPool } from "./06-thread-pool.js";
 
 /** One stop of the tour. */
 interface Section<R> {
@@ -106,6 +107,18 @@ const SECTIONS: Section<unknown>[] = [
       `sentinel: \`for await\` drained ${JSON.stringify(r.drained)}, and a later put threw ${r.putAfterShutdown}.`,
     ],
     summary: (r) => `Queue: ${r.consumed.length} items from producer to consumer, each once; shutdown() ended a for-await stream.`,
+  }),
+  section({
+    title: "A pool of worker threads: ThreadPoolExecutor",
+    file: "examples/06-thread-pool.ts",
+    python: `with ThreadPoolExecutor(max_workers=2) as pool:\n    print(list(pool.map(square, range(5))))`,
+    run: threadPool,
+    meaning: (r) => [
+      `pool.map yields in input order (${JSON.stringify(r.squares)}); a Future is awaitable (2 ** 10 = ${r.power}).`,
+      `Tasks and results cross through shared memory. With the GIL, CPython's thread pool gives ~1x on`,
+      `CPU-bound work; here ${r.workers} workers took ${r.ms.all.toFixed(0)} ms against ${r.ms.one.toFixed(0)} ms for one: ${r.speedup.toFixed(2)}x.`,
+    ],
+    summary: (r) => `ThreadPoolExecutor: map in order, ${r.speedup.toFixed(2)}x on CPU-bound work with ${r.workers} workers.`,
   }),
 ];
 

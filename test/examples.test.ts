@@ -11,6 +11,7 @@ import { main as threadBasics } from "../examples/01-thread-basics.js";
 import { main as daemonThreads } from "../examples/02-daemon-threads.js";
 import { main as sharedCounter } from "../examples/03-shared-counter.js";
 import { main as producerConsumer } from "../examples/05-producer-consumer.js";
+import { main as threadPool } from "../examples/06-thread-pool.js";
 import { LIMIT, main as cpuParallelism } from "../examples/04-cpu-parallelism.js";
 
 const T = { timeout: 60_000 };
@@ -96,4 +97,12 @@ test("05-producer-consumer: every item once, in order; join, shutdown and for aw
   assert.equal(r.joined, true);
   assert.deepEqual(r.drained, ["threads", "share", "a", "queue"]);
   assert.equal(r.putAfterShutdown, "ShutDown");
+});
+
+test("06-thread-pool: map in input order, submit, same prime count on 1 and N workers", T, async () => {
+  const r = await threadPool(quiet);
+  assert.deepEqual(r.squares, [0, 1, 4, 9, 16]);
+  assert.equal(r.power, 1024);
+  assert.equal(r.primes.one, r.primes.all);
+  assert.equal(r.primes.one, 148933);
 });
