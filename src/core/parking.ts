@@ -54,11 +54,17 @@ export function unpark(cells: Int32Array, index: number, count = 1): number {
 let asyncParked = 0;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
-function holdLoop(): void {
+/**
+ * Keeps this thread's event loop alive until the matching {@link releaseLoop}: for waits
+ * that Node does not count as pending work (an `Atomics.waitAsync`, a join on a thread
+ * whose worker is unreferenced), as a Python thread blocked in a wait keeps its process.
+ */
+export function holdLoop(): void {
   if (asyncParked++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
 }
 
-function releaseLoop(): void {
+/** Ends one {@link holdLoop}. */
+export function releaseLoop(): void {
   if (--asyncParked === 0 && keepAlive !== undefined) {
     clearInterval(keepAlive);
     keepAlive = undefined;

@@ -13,7 +13,7 @@ import type { ResourceLimits } from "node:worker_threads";
 import { currentConfig } from "../core/config.js";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
 import { allocateIdent, nextThreadNumber } from "../core/identity.js";
-import { assertMayBlock, parkSync } from "../core/parking.js";
+import { assertMayBlock, holdLoop, parkSync, releaseLoop } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { decode, encode } from "../transport/encode.js";
 import { decodeError } from "../transport/errors.js";
@@ -47,20 +47,6 @@ const quietThreads = new WeakSet<object>();
 /** @internal Keeps `thread`'s failure away from the excepthook: its owner handles it. */
 export function quietThread(thread: object): void {
   quietThreads.add(thread);
-}
-
-let joinsPending = 0;
-let keepAlive: ReturnType<typeof setInterval> | undefined;
-
-function holdLoop(): void {
-  if (joinsPending++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
-}
-
-function releaseLoop(): void {
-  if (--joinsPending === 0 && keepAlive !== undefined) {
-    clearInterval(keepAlive);
-    keepAlive = undefined;
-  }
 }
 
 /** A thread of execution on its own worker, with Python's `threading.Thread` semantics. */
