@@ -13,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
@@ -719,6 +720,19 @@ function registerTests(): void {
     gate.set();
     assert.deepEqual(await Promise.all(futures), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.ok(poolThreads(prefix).length <= 3);
+  });
+
+  test("maxWorkers defaults to os.availableParallelism()", T, async () => {
+    const cpus = availableParallelism();
+    await using pool = new ThreadPoolExecutor({ threadNamePrefix: "default-size" });
+    const gate = new Event();
+    const futures = Array.from({ length: cpus + 2 }, (_, i) => pool.submit(blockUntil, gate, i));
+    await until(() => futures.filter((future) => future.running()).length === cpus, `${cpus} tasks run`);
+    await sleep(100);
+    assert.equal(futures.filter((future) => future.running()).length, cpus, "no more tasks run than there are CPUs");
+    assert.equal(poolThreads("default-size").length, cpus);
+    gate.set();
+    await Promise.all(futures);
   });
 
   test("initializer runs once per worker, before its tasks, with initargs (function and module)", T, async () => {
