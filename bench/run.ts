@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue).
+ * build, with groups among: start uncontended contended wakeup async queue pool).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -9,6 +9,7 @@ import { availableParallelism, cpus, loadavg } from "node:os";
 import { isMainThread } from "weft";
 import { benchAsyncWakeup } from "./async-wakeup.js";
 import { benchContended } from "./lock-contended.js";
+import { benchPool } from "./pool.js";
 import { benchQueue } from "./queue.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
@@ -22,6 +23,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   wakeup: benchWakeup,
   async: benchAsyncWakeup,
   queue: benchQueue,
+  pool: benchPool,
 };
 
 async function main(): Promise<void> {
