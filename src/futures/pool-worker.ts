@@ -11,6 +11,7 @@ import { closureHint, resolveTarget, type TargetDescriptor } from "../transport/
 import { Empty } from "../core/errors.js";
 import { BROKEN, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 
+/** With `chunked`, `args` holds one item per call: the target runs once per item. */
 type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
 type Outcome = [id: number, status: number, value: unknown];
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -96,8 +97,8 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
       const fn = await targetOf(index);
       if (chunked === 1) {
         const values: unknown[] = [];
-        for (const itemArgs of args as unknown[][]) {
-          const value = fn(...itemArgs);
+        for (const item of args) {
+          const value = fn(item);
           values.push(isThenable(value) ? await value : value);
         }
         outcome = [id, OK, values];
