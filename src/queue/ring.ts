@@ -164,7 +164,7 @@ export function ringPut(
   cells[P_NEW_WRITTEN] = written;
   Atomics.store(cells, PUT, (put + 1) | 0); // the commit: consumers may take it now
   cells[WRITTEN] = written;
-  Atomics.store(cells, P_JOURNAL, 0);
+  cells[P_JOURNAL] = 0; // plain: the unlock that follows publishes it
   if (cells[RING] !== oldRing) freeRing(oldRing);
 }
 
@@ -224,7 +224,7 @@ export function ringTake(cells: Int32Array, into: Scratch, view: RingView): Take
   cells[C_NEW_CONSUMED] = consumed;
   Atomics.store(cells, GOT, (got + 1) | 0); // the commit
   Atomics.store(cells, CONSUMED, consumed); // producers may reuse the bytes now
-  Atomics.store(cells, C_JOURNAL, 0);
+  cells[C_JOURNAL] = 0; // plain: the unlock that follows publishes it
   return { bytes: out, release, releaseLength: length };
 }
 
