@@ -45,20 +45,7 @@ function runBare(word: Int32Array, counter: Int32Array, ctl: Int32Array, id: num
   }
 }
 
-function runLock(lock: Lock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
-  let n = 0;
-  for (;;) {
-    for (let i = 0; i < 64; i++) {
-      lock.acquireSync();
-      counter[0] = counter[0] + 1;
-      lock.release();
-    }
-    n += 64;
-    if (shouldStop(ctl, id, deadline)) return n;
-  }
-}
-
-function runRLock(lock: RLock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
+function runLock(lock: Lock | RLock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
   let n = 0;
   for (;;) {
     for (let i = 0; i < 64; i++) {
@@ -78,8 +65,7 @@ export function contendedThread(variant: Variant, lock: Lock | RLock | null, wor
   const deadline = t0 + ROUND_MS;
   let n: number;
   if (variant === "bare") n = runBare(word, counter, ctl, id, deadline);
-  else if (variant === "rlock") n = runRLock(lock as RLock, counter, ctl, id, deadline);
-  else n = runLock(lock as Lock, counter, ctl, id, deadline);
+  else n = runLock(lock as Lock | RLock, counter, ctl, id, deadline);
   return [n, now() - t0];
 }
 
