@@ -80,7 +80,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.onCancel = undefined;
     if (hook !== undefined) {
       try {
-        hook();
+        // Called on the future, so one shared hook can serve every future of an executor.
+        hook.call(this);
       } catch (error) {
         report(`exception in the cancel hook of ${this}`, error);
       }
