@@ -1064,4 +1064,52 @@ function registerTests(): void {
     assert.match(run.stdout, /^after: 42$/m);
     assert.doesNotMatch(run.stderr, /Exception in thread/);
   });
+
+  test("AbortSignal per task: aborting a pending task cancels it (it never runs)", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const gate = new Event();
+    const ran = new SharedValue("int32", 0);
+    const blocker = pool.submit((g: Event) => void g.waitSync(), gate);
+    const controller = new AbortController();
+    const pending = pool.submit((_signal: AbortSignal, count: SharedValue<"int32">) => count.add(1), controller.signal, ran);
+    controller.abort();
+    assert.equal(pending.cancelled(), true);
+    await assert.rejects(Promise.resolve(pending.result()), CancelledError);
+    gate.set();
+    await blocker;
+    await pool.submit(() => 0); // the queue has moved past the cancelled task
+    assert.equal(ran.value, 0);
+  });
+
+  test("AbortSignal per task: an already aborted signal cancels at once", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const controller = new AbortController();
+    controller.abort();
+    const future = pool.submit((_signal: AbortSignal) => 1, controller.signal);
+    await assert.rejects(Promise.resolve(future.result()), CancelledError);
+  });
+
+  test("AbortSignal per task: a running task that listens receives the abort", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const started = new Event();
+    const controller = new AbortController();
+    const future = pool.submit(
+      (signal: AbortSignal, began: Event) =>
+        new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => resolve("ran to the end"), 20_000);
+          signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+          began.set();
+        }),
+      controller.signal,
+      started,
+    );
+    await started.wait({ timeout: 20_000 });
+    assert.equal(future.running(), true);
+    controller.abort();
+    await assert.rejects(Promise.resolve(future.result()), (error: unknown) => error instanceof Error && error.name === "AbortError");
+    assert.equal(await pool.submit((x: number) => x + 1, 41), 42);
+  });
 }

@@ -9,7 +9,7 @@ import { NOTHING } from "../queue/queue.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget, type TargetDescriptor } from "../transport/target.js";
 import { Empty } from "../core/errors.js";
-import { BROKEN, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+import { ABORT_MARK, BROKEN, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 
 /** With `chunked`, `args` holds one item per call: the target runs once per item. */
 type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
@@ -103,8 +103,13 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
         }
         outcome = [id, OK, values];
       } else {
-        const value = fn(...args);
-        outcome = [id, OK, isThenable(value) ? await value : value];
+        const abortCell = abortCellOf(args);
+        if (abortCell === undefined) {
+          const value = fn(...args);
+          outcome = [id, OK, isThenable(value) ? await value : value];
+        } else {
+          outcome = [id, OK, await runWithSignal(fn, args, abortCell)];
+        }
       }
     } catch (error) {
       const hint = closureHint(error, descriptors[index] ?? { kind: "module", module: "", export: "" });
@@ -121,6 +126,40 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
     done++;
   }
   return undefined;
+}
+
+/** The shared abort cell among a task's arguments, if the submitter passed an AbortSignal. */
+function abortCellOf(args: unknown[]): Int32Array | undefined {
+  for (const arg of args) {
+    if (typeof arg === "object" && arg !== null && ABORT_MARK in arg) {
+      return ((arg as Record<string, unknown>)[ABORT_MARK] as { array: Int32Array }).array;
+    }
+  }
+  return undefined;
+}
+
+/** How often a running task's abort cell is looked at while the task awaits (ms). */
+const ABORT_POLL_MS = 2;
+
+/**
+ * Runs a task that takes an AbortSignal: it gets a signal of this thread's, aborted when the
+ * submitter's signal aborts. The worker sees that only between the task's own awaits.
+ */
+async function runWithSignal(fn: AnyFunction, args: unknown[], cell: Int32Array): Promise<unknown> {
+  const controller = new AbortController();
+  const check = (): void => {
+    if (Atomics.load(cell, 0) !== 0 && !controller.signal.aborted) controller.abort(new DOMException("The task was aborted", "AbortError"));
+  };
+  check();
+  const taskArgs = args.map((arg) => (typeof arg === "object" && arg !== null && ABORT_MARK in arg ? controller.signal : arg));
+  const value = fn(...taskArgs);
+  if (!isThenable(value)) return value;
+  const poll = setInterval(check, ABORT_POLL_MS);
+  try {
+    return await value;
+  } finally {
+    clearInterval(poll);
+  }
 }
 
 /** Only a thenable is awaited: awaiting a plain value would cost a microtask per task. */

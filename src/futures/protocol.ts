@@ -33,3 +33,10 @@ export const ID_MASK = (1 << 29) - 1;
 export function stateWord(id: number, state: number): number {
   return (id << 2) | state;
 }
+
+/**
+ * An AbortSignal among a task's arguments travels as `{ [ABORT_MARK]: cell }`, a shared Int32
+ * cell that the submitting side sets when the signal aborts; the worker hands the task a
+ * signal of its own that aborts when it sees the cell set.
+ */
+export const ABORT_MARK = "__weft_abort__";

@@ -25,7 +25,7 @@ import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future } from "./future.js";
-import { BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+import { ABORT_MARK, BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
@@ -263,12 +263,14 @@ export class ThreadPoolExecutor {
     await this.shutdown({ wait: true });
   }
 
-  #submit(target: AnyFunction | ModuleTarget, args: unknown[], chunked: boolean): PoolFuture<unknown> {
+  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: boolean): PoolFuture<unknown> {
+    let args = taskArgs;
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
     future.states = this.#states;
+    if (!chunked && args.some((arg) => arg instanceof AbortSignal)) args = this.#withAbortCells(args, future);
     const queued: Queued = { future, task: chunked ? [0, index, args, 1] : [0, index, args] };
     if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
       checkSendable(args, "args");
@@ -284,6 +286,25 @@ export class ThreadPoolExecutor {
     this.#ensureWorkers();
     if (!this.#pumping) void this.#pump();
     return future;
+  }
+
+  /**
+   * Replaces each AbortSignal argument with a shared cell. Aborting cancels the task if it
+   * has not started; if it runs, the cell tells the worker, which aborts the signal it gave
+   * the task (a task that takes no notice runs to its end).
+   */
+  #withAbortCells(args: unknown[], future: PoolFuture<unknown>): unknown[] {
+    const cell = new SharedArray("int32", 1);
+    const signals = args.filter((arg): arg is AbortSignal => arg instanceof AbortSignal);
+    const onAbort = (): void => {
+      if (!future.cancel()) Atomics.store(cell.array as Int32Array, 0, 1);
+    };
+    for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
+    future.addDoneCallback(() => {
+      for (const signal of signals) signal.removeEventListener("abort", onAbort);
+    });
+    if (signals.some((signal) => signal.aborted)) queueMicrotask(onAbort);
+    return args.map((arg) => (arg instanceof AbortSignal ? { [ABORT_MARK]: cell } : arg));
   }
 
   /**
