@@ -1112,4 +1112,17 @@ function registerTests(): void {
     await assert.rejects(Promise.resolve(future.result()), (error: unknown) => error instanceof Error && error.name === "AbortError");
     assert.equal(await pool.submit((x: number) => x + 1, 41), 42);
   });
+
+  test("a worker that dies taking a task (out of memory decoding its arguments) fails that task, not hangs it", LONG, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    assert.equal(await pool.submit((x: number) => x + 1, 1), 2);
+    // Decoding two million objects does not fit a 16 MB heap: the worker dies after taking
+    // the task from the queue and before it could mark it as its own.
+    const big = Array.from({ length: 2_000_000 }, (_, i) => ({ i, s: `v${i}` }));
+    const future = pool.submit((items: unknown[]) => items.length, big);
+    const { notDone } = await wait([future], { timeout: 40_000 });
+    assert.equal(notDone.size, 0, "the future stayed pending");
+    await assert.rejects(Promise.resolve(future.result()), WorkerCrashedError);
+    assert.equal(await pool.submit((x: number) => x * 2, 21), 42);
+  });
 }

@@ -64,6 +64,8 @@ type AnyFunction = (...args: never[]) => unknown;
 
 const workerTarget: ModuleTarget = { module: new URL("./pool-worker.js", import.meta.url).href, export: "runPoolWorker" };
 let poolCounter = 0;
+/** How long after a worker's death its orphaned task (if any) is looked for (ms). */
+const ORPHAN_CHECK_MS = 200;
 
 interface Worker {
   readonly thread: Thread;
@@ -80,6 +82,8 @@ interface Queued {
 class PoolFuture<T> extends Future<T> {
   /** @internal The task id, once handed to the workers (0 while on the submitting side). */
   id = 0;
+  /** @internal Its place among the tasks put in the shared queue (modulo 2^32). */
+  seq = 0;
   /** @internal */
   states: Int32Array | undefined;
 
@@ -133,6 +137,8 @@ export class ThreadPoolExecutor {
   readonly #workers = new Set<Worker>();
   #workerCounter = 0;
   #nextId = 0;
+  /** Tasks put in the shared queue so far (modulo 2^32): the queue's GOT counts how many were taken. */
+  #dispatched = 0;
   #unfinished = 0;
   #pumping = false;
   #shutdown = false;
@@ -347,6 +353,8 @@ export class ThreadPoolExecutor {
     }
     this.#slots[slot] = queued.future;
     queued.future.id = id;
+    queued.future.seq = this.#dispatched;
+    this.#dispatched = (this.#dispatched + 1) | 0;
     queued.future.onCancel = this.#dispatchedCancel;
     return true;
   }
@@ -467,8 +475,37 @@ export class ThreadPoolExecutor {
         this.#taskEnded();
       }
     }
+    // A worker that died between taking a task and marking it (a decode and a compare-and-swap:
+    // say, out of memory while decoding huge arguments) named no task: look for orphans.
+    if (id === 0 && worker.thread.error !== undefined && this.#unfinished > 0) setTimeout(() => this.#failOrphans(worker.thread), ORPHAN_CHECK_MS);
     if (!this.#shutdown || this.#unfinished > 0) this.#ensureWorkers();
     // Wake the pump so that it sees what changed.
+    this.#results._putNow([0, OK, undefined]);
+  }
+
+  /**
+   * Fails the tasks that some worker took from the queue (they come before the queue's GOT
+   * count, in dispatch order) but that no live worker runs, a moment after a worker died:
+   * a live worker marks a task it takes within microseconds.
+   */
+  #failOrphans(dead: Thread): void {
+    // Who runs what first, then the results: a worker puts its result before it clears
+    // `current`, so a task is either owned here or its result is drained below.
+    const owned = new Set<number>();
+    for (const worker of this.#workers) owned.add(Atomics.load(worker.current, 0));
+    const taken = this.#tasks._taken();
+    for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const future = this.#slots[slot];
+      if (future === undefined || future.done() || ((taken - future.seq) | 0) <= 0 || owned.has(future.id)) continue;
+      const state = Atomics.load(this.#states, slot) & 3;
+      if (state !== PENDING && state !== RUNNING) continue;
+      this.#slots[slot] = undefined;
+      future.onCancel = undefined;
+      if (!future.running()) future.setRunningOrNotifyCancel();
+      future.setException(new WorkerCrashedError(`worker ${dead.name} died taking the task: ${dead.error instanceof Error ? dead.error.message : String(dead.error)}`));
+      this.#taskEnded();
+    }
     this.#results._putNow([0, OK, undefined]);
   }
 

@@ -189,6 +189,11 @@ abstract class QueueBase<T> {
     this.#tryPut(writer.bytes, writer.length, 0, undefined);
   }
 
+  /** @internal For executors: how many items were ever taken (modulo 2^32). */
+  _taken(): number {
+    return Atomics.load(this.cells, GOT);
+  }
+
   /** @internal For executors: the next item, or `NOTHING` at once if there is none (no exception thrown). */
   _takeNow(): T | typeof NOTHING {
     const cells = this.cells;
