@@ -18,7 +18,8 @@
  *   header  [0] LOCK  allocator mutex (core/mutex.ts)
  *           [1] TOP   first never-used byte
  *           [2] HEAP_ID  tells this heap from another one
- *           [3 + k]   head of the free list of blocks of 2^k bytes (0 = empty), k < CLASSES
+ *           [3 + k]   head of the free list of blocks of 2^k bytes (0 = empty); k is at most 30 (HEAP_MAX / 2 plus the block header), so the
+ *                     heads fit in the header's HEADER_BYTES
  *   block   [0] REFS  reference count
  *           [1] CLASS low byte k: the block spans 2^k bytes; above it, the id of a
  *                     destructor to run when the last reference goes (0: none)
@@ -33,7 +34,6 @@ const LOCK = 0;
 const TOP = 1;
 const HEAP_ID = 2;
 const FREE_HEADS = 3;
-const CLASSES = 31;
 const HEADER_BYTES = 256;
 const BLOCK_HEADER = 8;
 const MIN_CLASS = 4;

@@ -19,11 +19,6 @@ function heapWords(): Int32Array {
   return words;
 }
 
-/** The heap's cells as one length-tracking view. */
-export function allHeapCells(): Int32Array {
-  return heapWords();
-}
-
 /** Records and applies writes so that they can be undone until committed. */
 export class UndoLog {
   #count = 0;

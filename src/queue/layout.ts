@@ -3,10 +3,10 @@
  * that producers and consumers of a FIFO queue do not fight over one cache line.
  *
  * Producer line (the tail mutex also guards everything for LIFO and priority queues):
- *   TAIL_MUTEX, its holder, PUT (items ever put), WRITTEN (ring bytes ever written),
+ *   TAIL_MUTEX (its holder inside, core/mutex.ts), a spare cell, PUT (items ever put), WRITTEN (ring bytes ever written),
  *   P_JOURNAL + P_OLD_PUT, P_OLD_WRITTEN, P_NEW_WRITTEN, P_OLD_RING (the put in flight)
  * Consumer line:
- *   HEAD_MUTEX, its holder, GOT (items ever got), CONSUMED (ring bytes ever consumed),
+ *   HEAD_MUTEX (likewise), a spare cell, GOT (items ever got), CONSUMED (ring bytes ever consumed),
  *   DONE (taskDone calls), C_JOURNAL + C_OLD_GOT, C_OLD_CONSUMED, C_NEW_CONSUMED
  * Shared line (read often, written rarely):
  *   NOT_EMPTY / NOT_FULL / ALL_DONE sequences, GETTERS / PUTTERS parked, SHUT, MAXSIZE,
