@@ -276,7 +276,14 @@ export class ThreadPoolExecutor {
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
     future.states = this.#states;
-    if (!chunked && args.some((arg) => arg instanceof AbortSignal)) args = this.#withAbortCells(args, future);
+    if (!chunked && args.some((arg) => arg instanceof AbortSignal)) {
+      // Already aborted: cancelled before any worker can take it.
+      if (args.some((arg) => arg instanceof AbortSignal && arg.aborted)) {
+        future.cancel();
+        return future;
+      }
+      args = this.#withAbortCells(args, future);
+    }
     const queued: Queued = { future, task: chunked ? [0, index, args, 1] : [0, index, args] };
     if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
       checkSendable(args, "args");
@@ -309,7 +316,6 @@ export class ThreadPoolExecutor {
     future.addDoneCallback(() => {
       for (const signal of signals) signal.removeEventListener("abort", onAbort);
     });
-    if (signals.some((signal) => signal.aborted)) queueMicrotask(onAbort);
     return args.map((arg) => (arg instanceof AbortSignal ? { [ABORT_MARK]: cell } : arg));
   }
 
