@@ -12,6 +12,26 @@
 /** Same spin count as weft's SPIN_LIMIT (src/core/parking.ts), so the algorithms match. */
 export const BARE_SPIN = 200;
 
+/**
+ * The same bare lock with weft's back-off between looks (core/parking.ts, `backOff`),
+ * so that the table separates what the back-off gains from what weft's own code costs.
+ */
+export function bareAcquireSlowBackOff(word: Int32Array): void {
+  for (let round = 0; round < BACKOFF_ROUNDS; round++) {
+    backOff(round);
+    if (Atomics.load(word, 0) === 0 && Atomics.compareExchange(word, 0, 0, 1) === 0) return;
+  }
+  while (Atomics.exchange(word, 0, 2) !== 0) Atomics.wait(word, 0, 2);
+}
+
+let sink = 0;
+/** A copy of weft's back-off (bench code does not import weft's internals). */
+function backOff(round: number): void {
+  const iterations = 1 << Math.min(round, 12);
+  for (let i = 0; i < iterations; i++) sink = (sink + i) | 0;
+}
+const BACKOFF_ROUNDS = 16;
+
 /** The contended acquisition of the bare lock (the CAS 0 -> 1 already failed). */
 export function bareAcquireSlow(word: Int32Array): void {
   for (let spin = 0; spin < BARE_SPIN; spin++) {

@@ -9,7 +9,7 @@
  * of the increments each thread counted for itself must equal the shared counter.
  */
 import { Lock, RLock, Thread } from "weft";
-import { bareAcquireSlow } from "./bare-futex.js";
+import { bareAcquireSlow, bareAcquireSlowBackOff } from "./bare-futex.js";
 import { median, now, rate, type GroupResult, type Row } from "./stats.js";
 
 const GROUP = "3 contended (2 threads)";
@@ -20,7 +20,7 @@ const WARMUP_ROUNDS = 1;
 const READY = 0;
 const STOP = 1;
 
-type Variant = "bare" | "lock" | "fair" | "rlock";
+type Variant = "bare" | "bare-backoff" | "lock" | "fair" | "rlock";
 
 function gate(ctl: Int32Array): void {
   Atomics.add(ctl, READY, 1);
@@ -32,11 +32,11 @@ function shouldStop(ctl: Int32Array, id: number, deadline: number): boolean {
   return Atomics.load(ctl, STOP) !== 0;
 }
 
-function runBare(word: Int32Array, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
+function runBare(word: Int32Array, counter: Int32Array, ctl: Int32Array, id: number, deadline: number, slow: (word: Int32Array) => void): number {
   let n = 0;
   for (;;) {
     for (let i = 0; i < 64; i++) {
-      if (Atomics.compareExchange(word, 0, 0, 1) !== 0) bareAcquireSlow(word);
+      if (Atomics.compareExchange(word, 0, 0, 1) !== 0) slow(word);
       counter[0] = counter[0] + 1;
       if (Atomics.exchange(word, 0, 0) === 2) Atomics.notify(word, 0, 1);
     }
@@ -45,7 +45,25 @@ function runBare(word: Int32Array, counter: Int32Array, ctl: Int32Array, id: num
   }
 }
 
-function runLock(lock: Lock | RLock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
+function runLock(lock: Lock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
+  let n = 0;
+  for (;;) {
+    for (let i = 0; i < 64; i++) {
+      lock.acquireSync();
+      counter[0] = counter[0] + 1;
+      lock.release();
+    }
+    n += 64;
+    if (shouldStop(ctl, id, deadline)) return n;
+  }
+}
+
+/**
+ * The same loop as runLock, for RLock. One function for both classes would make its call
+ * sites polymorphic once a warm carrier has run both (carriers keep module state), and
+ * the JIT would then measure the dispatch rather than the lock.
+ */
+function runRLock(lock: RLock, counter: Int32Array, ctl: Int32Array, id: number, deadline: number): number {
   let n = 0;
   for (;;) {
     for (let i = 0; i < 64; i++) {
@@ -64,8 +82,10 @@ export function contendedThread(variant: Variant, lock: Lock | RLock | null, wor
   const t0 = now();
   const deadline = t0 + ROUND_MS;
   let n: number;
-  if (variant === "bare") n = runBare(word, counter, ctl, id, deadline);
-  else n = runLock(lock as Lock | RLock, counter, ctl, id, deadline);
+  if (variant === "bare") n = runBare(word, counter, ctl, id, deadline, bareAcquireSlow);
+  else if (variant === "bare-backoff") n = runBare(word, counter, ctl, id, deadline, bareAcquireSlowBackOff);
+  else if (lock instanceof RLock) n = runRLock(lock, counter, ctl, id, deadline);
+  else n = runLock(lock as Lock, counter, ctl, id, deadline);
   return [n, now() - t0];
 }
 
@@ -96,6 +116,7 @@ async function round(variant: Variant, lock: Lock | RLock | null): Promise<{ rat
 export async function benchContended(): Promise<GroupResult> {
   const variants: [Variant, Lock | RLock | null][] = [
     ["bare", null],
+    ["bare-backoff", null],
     ["lock", new Lock()],
     ["fair", new Lock({ fair: true })],
     ["rlock", new RLock()],
@@ -120,6 +141,7 @@ export async function benchContended(): Promise<GroupResult> {
     { group: GROUP, label: "weft: Lock({fair:true}), 2 threads", figure: fig("fair"), vs: BARE, paired: paired("fair") },
     { group: GROUP, label: "weft: RLock, 2 threads", figure: fig("rlock"), vs: BARE, paired: paired("rlock") },
     { group: GROUP, label: BARE, figure: bare },
+    { group: GROUP, label: "raw: bare futex lock with weft's back-off, 2 threads", figure: fig("bare-backoff"), vs: BARE, paired: paired("bare-backoff") },
   ];
   return {
     rows,

@@ -14,9 +14,9 @@
  * bounded, like CPython's internal queue mutex.
  */
 import { currentIdent } from "./identity.js";
+import { BACKOFF_ROUNDS, backOff } from "./parking.js";
 import { isIdentAlive } from "./thread-table.js";
 
-const SPINS = 100;
 /** How long a waiter parks before it checks on the holder (ms). */
 const CHECK_HOLDER_MS = 100;
 const CONTENDED = 1;
@@ -32,7 +32,8 @@ export function lockMutex(cells: Int32Array, at: number): boolean {
 }
 
 function lockContended(cells: Int32Array, at: number, me: number): boolean {
-  for (let spin = 0; spin < SPINS; spin++) {
+  for (let round = 0; round < BACKOFF_ROUNDS; round++) {
+    backOff(round);
     if (Atomics.load(cells, at) === 0 && Atomics.compareExchange(cells, at, 0, me) === 0) return false;
   }
   for (;;) {

@@ -25,7 +25,7 @@
  * throws, as in Python, and leaves nothing else behind.
  *
  * Holding: for an RLock the owner is the thread ident recorded by its Lock; for a plain
- * Lock, "holding" means the Lock's OWNER cell is the current thread's ident. All async
+ * Lock, "holding" means the Lock's recorded owner (`_owner()`) is the current thread's ident. All async
  * tasks on one event loop are one thread, so the default RLock does not keep two async
  * tasks of one thread apart: pass `new Lock()` when tasks on one event loop share a Condition.
  */
@@ -58,8 +58,6 @@ const SEQ = 0;
 const WAITERS = 1;
 const CELLS = 2;
 
-/** The Lock's OWNER cell (see the layout in lock.ts). */
-const LOCK_OWNER = 1;
 
 /** A condition variable usable from every thread; pass it in `args` to share it (its lock travels with it). */
 export class Condition extends Holdable {
@@ -231,7 +229,7 @@ export class Condition extends Holdable {
   #isOwned(): boolean {
     const lock = this.#lock;
     if (lock instanceof RLock) return lock._isOwned();
-    return Atomics.load(lock.cells, LOCK_OWNER) === currentIdent && lock.locked();
+    return lock._owner() === currentIdent;
   }
 
   #releaseSave(): number {

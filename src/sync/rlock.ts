@@ -4,7 +4,7 @@
  * Layout: an RLock is a {@link Lock} (its own block, see lock.ts) plus a block of the shared
  * heap (core/memory.ts) with one Int32 cell
  *   [0] COUNT    how many times the owner has acquired it; 0 exactly when the Lock is free
- * The owner is the Lock's OWNER cell (the ident of the thread that acquired it), so the
+ * The owner is the one the Lock records (`_owner()`: the ident of the thread that acquired it), so the
  * Lock's algorithm, fairness and diagnostics serve the RLock unchanged: only the first
  * acquisition by a thread touches the Lock, the others only count.
  *
@@ -36,8 +36,6 @@ import { Lock, type LockOptions } from "./lock.js";
 const COUNT = 0;
 const CELLS = 1;
 
-/** The Lock's OWNER cell (see the layout in lock.ts). */
-const LOCK_OWNER = 1;
 
 const MAX_COUNT = 0x7fffffff;
 
@@ -84,6 +82,13 @@ export class RLock extends Holdable {
    * found it held by another thread. Not on the main thread: use `acquire()`.
    */
   acquireSync(options?: AcquireOptions): boolean {
+    if (options === undefined) {
+      assertMayBlock("RLock.acquireSync()", "rlock.acquire()");
+      if (this._isOwned()) return this.#enter();
+      this.lock.acquireSync();
+      this.cells[COUNT] += 1;
+      return true;
+    }
     checkOptions(options, "RLock.acquireSync()");
     const blocking = options?.blocking !== false;
     if (blocking) deadlineOf(options?.timeout, "RLock.acquireSync()");
@@ -125,7 +130,7 @@ export class RLock extends Holdable {
 
   /** @internal True if the current thread holds the lock (Python's `_is_owned`). */
   _isOwned(): boolean {
-    return Atomics.load(this.lock.cells, LOCK_OWNER) === currentIdent && this.lock.locked();
+    return this.lock._owner() === currentIdent;
   }
 
   /**

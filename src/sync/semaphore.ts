@@ -19,7 +19,7 @@
  * a ghost (see core/parking.ts) and forwards any wake-up it gets to the next waiter.
  */
 import { ValueError } from "../core/errors.js";
-import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
@@ -155,7 +155,8 @@ export class Semaphore extends Holdable {
 
   #acquireSlow(deadline: number): boolean {
     const cells = this.cells;
-    for (let spin = 0; spin < SPIN_LIMIT; spin++) {
+    for (let round = 0; round < BACKOFF_ROUNDS; round++) {
+      backOff(round);
       if (Atomics.load(cells, VALUE) > 0 && this.#tryAcquire()) return true;
     }
     Atomics.add(cells, WAITERS, 1);
