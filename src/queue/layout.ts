@@ -7,11 +7,13 @@
  *   P_JOURNAL + P_OLD_PUT, P_OLD_WRITTEN, P_NEW_WRITTEN, P_OLD_RING (the put in flight)
  * Consumer line:
  *   HEAD_MUTEX (likewise), a spare cell, GOT (items ever got), CONSUMED (ring bytes ever consumed),
- *   DONE (taskDone calls), C_JOURNAL + C_OLD_GOT, C_OLD_CONSUMED, C_NEW_CONSUMED
+ *   DONE (taskDone calls), C_JOURNAL + C_OLD_GOT, C_OLD_CONSUMED, C_NEW_CONSUMED, SPINNER
+ *   (1 while some getter spins for an item: one spinner is enough, more only burn cores;
+ *   getters write it as often as they find the queue empty, so it must not sit on the line
+ *   every put reads)
  * Shared line (read often, written rarely):
  *   NOT_EMPTY / NOT_FULL / ALL_DONE sequences, GETTERS / PUTTERS parked, SHUT, MAXSIZE,
- *   KIND, RING (the FIFO ring: block offset / 8 and log2 of its size, packed), SPINNER
- *   (1 while some getter spins for an item: one spinner is enough, more only burn cores),
+ *   KIND, RING (the FIFO ring: block offset / 8 and log2 of its size, packed),
  *   NE_WOKEN / NF_WOKEN (parked getters / putters already signalled but not yet running:
  *   a put need not pay for a kernel call to wake a getter that is already waking)
  * Store line (LIFO and priority): STORE, STORE_SIZE, TOP, ARRIVALS; then their undo log.
@@ -35,6 +37,7 @@ export const C_JOURNAL = 21;
 export const C_OLD_GOT = 22;
 export const C_OLD_CONSUMED = 23;
 export const C_NEW_CONSUMED = 24;
+export const SPINNER = 25;
 
 export const NOT_EMPTY = 32;
 export const GETTERS = 33;
@@ -45,7 +48,6 @@ export const SHUT = 37;
 export const MAXSIZE = 38;
 export const KIND = 39;
 export const RING = 40;
-export const SPINNER = 41;
 export const NE_WOKEN = 42;
 export const NF_WOKEN = 43;
 

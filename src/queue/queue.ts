@@ -14,7 +14,7 @@ import { Empty, Full, ShutDown, ValueError } from "../core/errors.js";
 import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
 import { isMainThread } from "../core/identity.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
-import { assertMayBlock, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
+import { assertMayBlock, backOff, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { UndoLog } from "../core/undo-log.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
@@ -26,8 +26,17 @@ import {
 import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
 import { checkOrderable, freeBlock, lifoStore, priorityStore, type ItemStore } from "./stores.js";
 
-/** How many times a getter re-reads the counts before it parks (a kernel wake-up costs ~46 µs). */
-const GET_SPINS = 2000;
+/**
+ * A getter that finds the queue empty looks again every 2^GET_LOOK_LOG2 loop iterations
+ * (~1 µs here), GET_LOOKS times (~50 µs, about what a kernel wake-up costs), before it
+ * parks. Looking in a tight loop would be worse: each look pulls the producers' cache
+ * lines away from them, so a getter that chases the producer one item at a time slows the
+ * very puts it waits for; one that looks every microsecond lets the producer run ahead,
+ * then takes a batch. 1→1 small ints: 3.7–4.5M items/s looking at once, 5.5–6.3M looking
+ * every ~1 µs (measured here, alternating runs).
+ */
+const GET_LOOKS = 50;
+const GET_LOOK_LOG2 = 10;
 
 /** Options of `put` and `get`. */
 export interface QueueWaitOptions extends WaitOptions {
@@ -84,6 +93,8 @@ abstract class QueueBase<T> {
    * consumers may have moved GOT past it).
    */
   #seenPut = 0;
+  /** The last GOT this thread read when putting: it lags GOT, so PUT minus it bounds the size from above. */
+  #seenGot = 0;
   /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
   readonly #getMutex: number;
 
@@ -159,7 +170,7 @@ abstract class QueueBase<T> {
     if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()", options);
     const deadline = options === undefined ? Infinity : this.#deadline(options, "getSync");
     for (;;) {
-      if (deadline !== 0) this.#spinForItem();
+      if (deadline !== 0 && ((this.#seenPut - this.cells[GOT]) | 0) <= 0) this.#spinForItem();
       const got = this.#tryGet(deadline, options?.signal);
       if (typeof got !== "number") return this.#finishGet(got);
       this.#unparked(NOT_EMPTY, parkSync(this.cells, NOT_EMPTY, got, deadline));
@@ -307,8 +318,16 @@ abstract class QueueBase<T> {
   }
 
   protected hasRoom(): boolean {
-    const maxsize = this.cells[MAXSIZE];
-    return maxsize <= 0 || this.qsize() < maxsize;
+    const cells = this.cells;
+    const maxsize = cells[MAXSIZE];
+    if (maxsize <= 0) return true;
+    // GOT only grows, so a stale copy overstates the size: re-read the consumers' cache
+    // line only when the queue looks full, not on every put.
+    const put = Atomics.load(cells, PUT);
+    const atMost = (put - this.#seenGot) | 0;
+    if (atMost >= 0 && atMost < maxsize) return true;
+    this.#seenGot = Atomics.load(cells, GOT);
+    return ((put - this.#seenGot) | 0) < maxsize;
   }
 
   /** Takes a mutex, repairing what a dead holder left behind. */
@@ -435,13 +454,15 @@ abstract class QueueBase<T> {
   }
 
   /**
-   * Spins briefly for an item before a getter pays for a kernel sleep, but only one getter
-   * at a time: with more threads than cores, several spinners would starve the producers.
+   * Spins briefly for an item before a getter pays for a kernel sleep (see GET_LOOKS), but
+   * only one getter at a time: with more threads than cores, several spinners would starve
+   * the producers.
    */
   #spinForItem(): void {
     const cells = this.cells;
     if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.compareExchange(cells, SPINNER, 0, 1) !== 0) return;
-    for (let spin = 0; spin < GET_SPINS; spin++) {
+    for (let look = 0; look < GET_LOOKS; look++) {
+      backOff(GET_LOOK_LOG2);
       if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.load(cells, SHUT) !== 0) break;
     }
     Atomics.store(cells, SPINNER, 0);

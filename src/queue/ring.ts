@@ -39,12 +39,24 @@ export interface TakenItem {
   releaseLength: number;
 }
 
-/** A thread-local buffer to copy items out into. */
+/**
+ * A thread-local buffer to copy items out into, and the one TakenItem that describes
+ * what was copied (reused: a get allocates nothing on its way out of the queue).
+ */
 export class Scratch {
   bytes: Uint8Array = new Uint8Array(1024);
+  readonly #taken: TakenItem = { bytes: this.bytes, release: -1, releaseLength: 0 };
   fit(length: number): Uint8Array {
     if (length > this.bytes.length) this.bytes = new Uint8Array(Math.max(length, this.bytes.length * 2));
     return this.bytes;
+  }
+  /** The item just copied into `bytes`; `release` is a block to free once committed, or -1. */
+  taken(release: number, releaseLength: number): TakenItem {
+    const taken = this.#taken;
+    taken.bytes = this.bytes;
+    taken.release = release;
+    taken.releaseLength = releaseLength;
+    return taken;
   }
 }
 
@@ -225,7 +237,7 @@ export function ringTake(cells: Int32Array, into: Scratch, view: RingView): Take
   Atomics.store(cells, GOT, (got + 1) | 0); // the commit
   Atomics.store(cells, CONSUMED, consumed); // producers may reuse the bytes now
   cells[C_JOURNAL] = 0; // plain: the unlock that follows publishes it
-  return { bytes: out, release, releaseLength: length };
+  return into.taken(release, length);
 }
 
 /** Frees what a committed take left to free (an external item's block). */

@@ -90,9 +90,9 @@ export const lifoStore: ItemStore = {
       const old = { offset: cells[STORE], size: cells[STORE_SIZE] };
       log.set(at(cells, STORE), 0);
       log.set(at(cells, STORE_SIZE), 0);
-      return { bytes: into.bytes, release: old.offset, releaseLength: old.size };
+      return into.taken(old.offset, old.size);
     }
-    return { bytes: into.bytes, release: -1, releaseLength: 0 };
+    return into.taken(-1, 0);
   },
 
   destroy(cells) {
@@ -215,7 +215,7 @@ export const priorityStore: ItemStore = {
     }
     log.set(at(cells, TOP), count);
     copyBytes(bytesOf(top.offset, top.length), 0, into.fit(top.length), 0, top.length);
-    return { bytes: into.bytes, release: top.offset, releaseLength: top.length };
+    return into.taken(top.offset, top.length);
   },
 
   destroy(cells) {
