@@ -687,6 +687,21 @@ function registerTests(): void {
     await Promise.all(threads.map((t) => t.join()));
   });
 
+  test("warm carriers: a second burst of 6 threads runs on the workers of the first (no start-up, no tear-down)", T, async () => {
+    const burst = async (): Promise<number[]> => {
+      const threads = Array.from({ length: 6 }, () => new Thread({ target: () => 1 }));
+      // Started in one go: a carrier comes back only through this event loop, so the
+      // burst takes six of them.
+      for (const thread of threads) thread.start();
+      await Promise.all(threads.map((t) => t.join()));
+      return threads.map((t) => t.nativeId as number);
+    };
+    const first = await burst();
+    const second = await burst();
+    assert.equal(new Set(first).size, 6);
+    assert.deepEqual([...second].sort(), [...first].sort(), "the second burst reused the first burst's workers");
+  });
+
   test("inside a thread: currentThread(), getIdent(), isMainThread and mainThread() tell the truth", T, async () => {
     const thread = await runThread({
       name: "introspector",
