@@ -27,7 +27,7 @@
  */
 import { RuntimeError } from "../core/errors.js";
 import { currentIdent } from "../core/identity.js";
-import { BACKOFF_ROUNDS, SPIN_LIMIT, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
@@ -38,6 +38,18 @@ const OWNER = 1;
 const FAIR = 2;
 const WAITERS = 3;
 const CELLS = 4;
+
+/**
+ * A fair waiter looks for the lock this many times (backing off up to 2^FAIR_LOOK_MAX_LOG2
+ * loop iterations, ~1 µs, between looks: ~50 µs in all, about one kernel wake-up) before it
+ * parks. With a short spin a contended fair lock convoys: once a waiter is parked, each
+ * release hands the lock to it through the kernel (~46 µs), the releaser, queued again,
+ * runs out of spin meanwhile and parks too, and so every hand-off pays a wake-up. Two
+ * threads incrementing under a fair lock: 0.2–1.9M incs/s with 200 tight looks, 2.8–4.8M
+ * with these (measured here), parks falling from ~16k/s to ~50/s per thread.
+ */
+const FAIR_LOOKS = 60;
+const FAIR_LOOK_MAX_LOG2 = 10;
 
 const FREE = 0;
 const PARKED = 1; // unfair: the low bit of STATE
@@ -234,8 +246,9 @@ export class Lock extends Holdable {
     const cells = this.cells;
     Atomics.add(cells, WAITERS, 1);
     for (;;) {
-      for (let spin = 0; spin < SPIN_LIMIT; spin++) {
-        if (this.#claimQueued()) return true;
+      for (let look = 0; look < FAIR_LOOKS; look++) {
+        backOff(look < FAIR_LOOK_MAX_LOG2 ? look : FAIR_LOOK_MAX_LOG2);
+        if (Atomics.load(cells, STATE) === FREE && this.#claimQueued()) return true;
       }
       const result = parkSync(cells, STATE, this.#queueValue(), deadline);
       if (result === "ok" && this.#claimQueued(true)) return true;
