@@ -26,7 +26,7 @@
  * takes the hand-off back (2 -> 0), so a waiter that timed out cannot strand the lock.
  */
 import { RuntimeError } from "../core/errors.js";
-import { currentIdent } from "../core/identity.js";
+import { currentIdent, isMainThread } from "../core/identity.js";
 import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
@@ -101,10 +101,17 @@ export class Lock extends Holdable {
    * `timeout` elapsed or `blocking: false` found it held. Not on the main thread: use `acquire()`.
    */
   acquireSync(options?: AcquireOptions): boolean {
-    const cells = this.cells;
+    // The fast path is kept this small so that the JIT inlines it into the caller's loop.
+    if (options === undefined && !isMainThread && !this.#fair && Atomics.compareExchange(this.cells, STATE, FREE, currentIdent << 1) === FREE) {
+      return true;
+    }
+    return this.#acquireSyncSlow(options);
+  }
+
+  #acquireSyncSlow(options: AcquireOptions | undefined): boolean {
     if (options === undefined) {
       assertMayBlock("Lock.acquireSync()", "lock.acquire()");
-      if (!this.#fair && Atomics.compareExchange(cells, STATE, FREE, currentIdent << 1) === FREE) return true;
+      if (this.#tryAcquire()) return true;
       return this.#fair ? this.#acquireFairSync(Infinity) : this.#acquireUnfairSync(Infinity);
     }
     checkOptions(options, "Lock.acquireSync()");
@@ -142,13 +149,19 @@ export class Lock extends Holdable {
 
   /** Releases the lock; any thread may release it, as in Python. Unlocked: `RuntimeError`. */
   release(): void {
+    if (this.#fair) return this.#releaseFair();
+    const previous = Atomics.exchange(this.cells, STATE, FREE);
+    if ((previous & PARKED) !== 0 || previous === FREE) this.#releasedContended(previous);
+  }
+
+  /** Unfair release, the rare cases: wake a parked waiter, or the lock was not held. */
+  #releasedContended(previous: number): void {
+    if (previous === FREE) throw new RuntimeError("release unlocked lock");
+    unpark(this.cells, STATE, 1);
+  }
+
+  #releaseFair(): void {
     const cells = this.cells;
-    if (!this.#fair) {
-      const previous = Atomics.exchange(cells, STATE, FREE);
-      if ((previous & PARKED) !== 0) unpark(cells, STATE, 1);
-      else if (previous === FREE) throw new RuntimeError("release unlocked lock");
-      return;
-    }
     if (Atomics.load(cells, STATE) === FREE) throw new RuntimeError("release unlocked lock");
     cells[OWNER] = 0;
     this.#handOff();
