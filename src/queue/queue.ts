@@ -87,6 +87,9 @@ abstract class QueueBase<T> {
   readonly #store: ItemStore | undefined;
   readonly #ring = new RingView();
   readonly #log: UndoLog;
+  /** For ringPut, made once (not a pair of closures per put). */
+  readonly #lockHead = (): void => this.#lock(HEAD_MUTEX);
+  readonly #unlockHead = (): void => unlockMutex(this.cells, HEAD_MUTEX);
   /**
    * The last PUT this thread read: while it is ahead of GOT an item is surely there, so a
    * get need not read the producers' cache line (it lags PUT, never leads it; other
@@ -393,7 +396,7 @@ abstract class QueueBase<T> {
   #insert(bytes: Uint8Array, length: number): void {
     const cells = this.cells;
     if (this.#store === undefined) {
-      ringPut(cells, bytes, length, this.#ring, () => this.#lock(HEAD_MUTEX), () => unlockMutex(cells, HEAD_MUTEX));
+      ringPut(cells, bytes, length, this.#ring, this.#lockHead, this.#unlockHead);
       return;
     }
     const old = this.#store.push(cells, bytes, length, this.#log);
