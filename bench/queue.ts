@@ -8,8 +8,10 @@
  *    The postMessage consumer is event-driven, as a Node program would be.
  *  - 4 producers -> 4 consumers through one Queue: items per second (the check is that it
  *    does not collapse below postMessage 1 -> 1 of the same run).
- *  Throughputs are steady state: 3 warm-up rounds first (threads run on warm carriers whose
- *  JIT has seen the queue code; the first rounds on a fresh process run at about half speed).
+ *  Throughputs are steady state: 5 warm-up rounds first (threads run on warm carriers whose
+ *  JIT has seen the queue code; the first rounds on a fresh process run at about half speed,
+ *  and until about the fourth round V8's background threads, compiling and collecting, take
+ *  tens of milliseconds of a 2-core machine's CPU in the middle of a round).
  *  - wake-up latency: a consumer parked in getSync (the queue stays empty long enough for
  *    it to stop spinning and sleep in the kernel) woken by a put from another thread; the
  *    producer stamps each item with the process-wide clock. Against a postMessage to an
@@ -21,7 +23,7 @@ import { latency, median, now, rate, type Check, type GroupResult, type Row } fr
 const GROUP = "6 queue";
 const ITEMS = 300_000;
 const ROUNDS = 5;
-const WARMUP_ROUNDS = 3;
+const WARMUP_ROUNDS = 5;
 const WAKEUPS = 2_000;
 const WAKEUP_WARMUP = 100;
 const WAKE_GAP_MS = 0.5;
