@@ -169,8 +169,12 @@ export class Lock extends Holdable {
 
   /** @internal The ident of the thread that acquired the lock (core/identity.ts), 0 when free. */
   _owner(): number {
+    if (!this.#fair) return Atomics.load(this.cells, STATE) >>> 1;
+    return this.#fairOwner();
+  }
+
+  #fairOwner(): number {
     const cells = this.cells;
-    if (!this.#fair) return Atomics.load(cells, STATE) >>> 1;
     return Atomics.load(cells, STATE) === FREE ? 0 : Atomics.load(cells, OWNER);
   }
 

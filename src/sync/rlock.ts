@@ -18,7 +18,7 @@
  * another; use a {@link Lock} for that.
  */
 import { RuntimeError } from "../core/errors.js";
-import { currentIdent } from "../core/identity.js";
+import { currentIdent, isMainThread } from "../core/identity.js";
 import { assertMayBlock } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
@@ -82,6 +82,18 @@ export class RLock extends Holdable {
    * found it held by another thread. Not on the main thread: use `acquire()`.
    */
   acquireSync(options?: AcquireOptions): boolean {
+    // The common case, kept small so that the JIT inlines it: no options, a thread that
+    // may block, a lock that this thread holds already or that the Lock's own fast path takes.
+    if (options === undefined && !isMainThread) {
+      if (this.lock._owner() === currentIdent) return this.#enter();
+      this.lock.acquireSync();
+      this.cells[COUNT] += 1;
+      return true;
+    }
+    return this.#acquireSyncSlow(options);
+  }
+
+  #acquireSyncSlow(options: AcquireOptions | undefined): boolean {
     if (options === undefined) {
       assertMayBlock("RLock.acquireSync()", "rlock.acquire()");
       if (this._isOwned()) return this.#enter();
@@ -123,7 +135,7 @@ export class RLock extends Holdable {
    * By a thread that does not hold it: `RuntimeError`.
    */
   release(): void {
-    if (!this._isOwned()) throw new RuntimeError("cannot release un-acquired lock");
+    if (this.lock._owner() !== currentIdent) throw new RuntimeError("cannot release un-acquired lock");
     const cells = this.cells;
     if (--cells[COUNT] === 0) this.lock.release();
   }
