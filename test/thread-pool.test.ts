@@ -442,6 +442,44 @@ function registerTests(): void {
     assert.ok(pulled < 10_000, `the generator was pulled ${pulled} items for 200 results`);
   });
 
+  test("map: next() called many times without awaiting gives every result once, in order", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+    const results = pool.map((x: number) => x * 3, Array.from({ length: 50 }, (_, i) => i), { chunksize: 4 });
+    const steps = await Promise.all(Array.from({ length: 52 }, () => results.next()));
+    assert.deepEqual(
+      steps.slice(0, 50).map((step) => step.value),
+      Array.from({ length: 50 }, (_, i) => i * 3),
+    );
+    assert.ok(steps.slice(0, 50).every((step) => step.done === false));
+    assert.deepEqual(steps.slice(50), [
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+  });
+
+  test("map: a plain iterable's first tasks start at the call, before the first next(); a source that throws at once throws there", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const ran = new SharedArray("int32", 1);
+    const results = pool.map((r: SharedArray<"int32">) => Atomics.add(r.array, 0, 1), [ran]);
+    await until(() => Atomics.load(ran.array, 0) === 1, "the task runs without anyone iterating");
+    assert.deepEqual(await collect(results), [0]);
+    function* broken(): Generator<number> {
+      throw new ValueError("bad source");
+    }
+    assert.throws(() => pool.map((x: number) => x, broken()), ValueError);
+    function* laterBroken(): Generator<number> {
+      yield 1;
+      yield 2;
+      throw new ValueError("bad later");
+    }
+    // Read a window ahead: the failure comes out of the iteration, after nothing is lost.
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const value of pool.map((x: number) => x * 10, laterBroken(), { chunksize: 1 })) seen.push(value);
+    }, ValueError);
+    assert.ok(seen.length <= 2);
+  });
+
   test("map: a timeout that runs out throws TimeoutError; the rest is cancelled", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
     const gate = new Event();
@@ -494,23 +532,26 @@ function registerTests(): void {
     assert.deepEqual([...ran.array.slice(2)], [0, 0, 0, 0, 0, 0, 0, 0], "nothing after the running item ran");
   });
 
-  test("map: an already aborted signal rejects at once with its reason", T, async () => {
+  test("map: an already aborted signal throws its reason at the call", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
     const reason = new Error("aborted before");
-    await assert.rejects(collect(pool.map((x: number) => x, [1, 2], { signal: AbortSignal.abort(reason) })), (error: unknown) => error === reason);
+    assert.throws(() => pool.map((x: number) => x, [1, 2], { signal: AbortSignal.abort(reason) }), (error: unknown) => error === reason);
   });
 
-  test("map: bad options are TypeError / ValueError naming the option", T, async () => {
+  test("map: bad options and a non-iterable are TypeError / ValueError naming the argument, thrown at the call", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const run = (options: unknown): Promise<unknown> => collect(pool.map((x: number) => x, [1], options as never));
-    await assert.rejects(run({ chunksize: 0 }), (error: unknown) => error instanceof ValueError && /chunksize/.test(error.message));
-    await assert.rejects(run({ chunksize: 1.5 }), (error: unknown) => error instanceof ValueError && /chunksize/.test(error.message));
-    await assert.rejects(run({ chunksize: "2" }), (error: unknown) => error instanceof TypeError && /chunksize/.test(error.message));
-    await assert.rejects(run({ timeout: -1 }), (error: unknown) => error instanceof ValueError && /timeout/.test(error.message));
-    await assert.rejects(run({ timeout: NaN }), (error: unknown) => error instanceof RangeError && /timeout/.test(error.message));
-    await assert.rejects(run({ timeout: "10" }), (error: unknown) => error instanceof TypeError && !(error instanceof RangeError) && /timeout/.test(error.message));
-    await assert.rejects(run({ signal: "no" }), (error: unknown) => error instanceof TypeError && /signal/.test(error.message));
-    await assert.rejects(run(null), TypeError);
+    const run = (options: unknown) => () => pool.map((x: number) => x, [1], options as never);
+    assert.throws(run({ chunksize: 0 }), (error: unknown) => error instanceof ValueError && /chunksize/.test(error.message));
+    assert.throws(run({ chunksize: 1.5 }), (error: unknown) => error instanceof ValueError && /chunksize/.test(error.message));
+    assert.throws(run({ chunksize: "2" }), (error: unknown) => error instanceof TypeError && /chunksize/.test(error.message));
+    assert.throws(run({ timeout: -1 }), (error: unknown) => error instanceof ValueError && /timeout/.test(error.message));
+    assert.throws(run({ timeout: NaN }), (error: unknown) => error instanceof RangeError && /timeout/.test(error.message));
+    assert.throws(run({ timeout: "10" }), (error: unknown) => error instanceof TypeError && !(error instanceof RangeError) && /timeout/.test(error.message));
+    assert.throws(run({ signal: "no" }), (error: unknown) => error instanceof TypeError && /signal/.test(error.message));
+    assert.throws(run(null), TypeError);
+    assert.throws(() => pool.map((x: number) => x, 42 as never), (error: unknown) => error instanceof TypeError && /iterable/.test(error.message));
+    // Nothing was submitted by the calls that threw.
+    assert.deepEqual(await collect(pool.map((x: number) => x + 1, [1, 2])), [2, 3]);
   });
 
   // ---------------------------------------------------------------------------- cancel
@@ -674,7 +715,7 @@ function registerTests(): void {
     assert.equal(await pool.submit(() => 1), 1);
     await pool.shutdown();
     assert.throws(() => pool.submit(() => 2), (error: unknown) => error instanceof RuntimeError && /shutdown/.test(error.message));
-    await assert.rejects(collect(pool.map((x: number) => x, [1])), RuntimeError);
+    assert.throws(() => pool.map((x: number) => x, [1]), RuntimeError);
     // Even right after a non-waiting shutdown.
     const other = new ThreadPoolExecutor({ maxWorkers: 1 });
     void other.shutdown({ wait: false });
@@ -790,7 +831,7 @@ function registerTests(): void {
     await assertAllSettle(pending);
     for (const future of pending) await assert.rejects(future.result(), isBroken);
     assert.throws(() => pool.submit((x: number) => x, 9), isBroken);
-    await assert.rejects(collect(pool.map((x: number) => x, [1])), BrokenExecutorError);
+    assert.throws(() => pool.map((x: number) => x, [1]), BrokenExecutorError);
     await pool.shutdown();
   });
 

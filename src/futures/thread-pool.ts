@@ -25,6 +25,7 @@ import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future } from "./future.js";
+import { MapIterator } from "./map-iterator.js";
 import { ABORT_MARK, BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 
@@ -191,59 +192,28 @@ export class ThreadPoolExecutor {
   /**
    * Python's `executor.map`: runs `target(item)` for each item and yields the results in
    * input order. The iterable is read lazily, a bounded window ahead of the results, so an
-   * endless generator works; the first failure is thrown at its position.
+   * endless generator works; the first failure is thrown at its position. Bad options, a
+   * pool that is shut down or broken, and an already aborted `signal` throw here, at the
+   * call, as Python's `map` raises at its call.
    */
-  async *map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: Iterable<T> | AsyncIterable<T>, options: MapOptions = {}): AsyncGenerator<Awaited<R>, void, undefined> {
+  map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: Iterable<T> | AsyncIterable<T>, options: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     checkOptions(options, "ThreadPoolExecutor.map()");
     const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
     const deadline = deadlineOf(options.timeout, "ThreadPoolExecutor.map()");
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    const window: PoolFuture<unknown>[] = [];
-    const limit = Math.max(2, this.#maxWorkers * 4);
-    const source = (Symbol.asyncIterator in Object(iterable) ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]() : (iterable as Iterable<T>)[Symbol.iterator]()) as
-      | Iterator<T>
-      | AsyncIterator<T>;
-    let exhausted = false;
-    // A plain iterable is read without an await per item: that await alone caps map at a
-    // few million items a second.
-    const sync = !(Symbol.asyncIterator in Object(iterable));
-    const next = (): IteratorResult<T> | Promise<IteratorResult<T>> => source.next();
-    const refill = async (): Promise<void> => {
-      while (!exhausted && window.length < limit) {
-        // A chunk travels as a flat array of items (one argument each).
-        const chunk: unknown[] = [];
-        while (chunk.length < chunksize) {
-          const step = sync ? (next() as IteratorResult<T>) : await next();
-          if (step.done === true) {
-            exhausted = true;
-            break;
-          }
-          chunk.push(step.value);
-        }
-        if (chunk.length === 0) break;
-        window.push(chunksize === 1 ? this.#submit(target as AnyFunction | ModuleTarget, chunk, false) : this.#submit(target as AnyFunction | ModuleTarget, chunk, true));
-      }
-    };
-    const onAbort = (): void => {
-      for (const future of window) future.cancel();
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      await refill();
-      while (window.length > 0) {
-        const future = window.shift() as PoolFuture<unknown>;
-        const timeout = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
-        const value = await future.result({ timeout, signal });
-        if (chunksize === 1) yield value as Awaited<R>;
-        else for (const item of value as Awaited<R>[]) yield item;
-        await refill();
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      for (const future of window) future.cancel();
-      if (!exhausted) await (source as AsyncIterator<T>).return?.();
+    if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
+      throw new TypeError(`ThreadPoolExecutor.map(target, iterable): iterable must be iterable or async iterable, got ${describe(iterable)}`);
     }
+    if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
+    if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
+    options.signal?.throwIfAborted();
+    // A chunk travels as a flat array of items (one argument each).
+    const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target as AnyFunction | ModuleTarget, items, chunksize !== 1);
+    return new MapIterator<T, Awaited<R>>(submit, iterable, {
+      chunksize,
+      windowLimit: Math.max(2, this.#maxWorkers * 4),
+      deadline,
+      signal: options.signal,
+    });
   }
 
   /**

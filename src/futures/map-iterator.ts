@@ -1,0 +1,189 @@
+/**
+ * The iterator that `ThreadPoolExecutor.map` returns: the results in input order, with the
+ * input read a bounded window of tasks ahead of the consumer (so an endless generator
+ * works), and the first failure thrown at its position.
+ *
+ * Written by hand rather than as an async generator: a `for await` over an async
+ * generator pays a generator resumption and several promise hops per item, which held
+ * map to ~3M items/s; this iterator answers a `next()` whose result has already arrived
+ * with one resolved promise (about twice the rate in a micro-benchmark here). Only the
+ * step to the next task's result is asynchronous, and calls made while one is in flight
+ * queue behind it, as an async generator's would.
+ */
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+const NO_RESULTS: readonly unknown[] = [];
+const ignore = (): void => {};
+
+/** What a MapIterator needs of a task's future. */
+export interface ChunkFuture {
+  result(options: { timeout?: number; signal?: AbortSignal }): Promise<unknown>;
+  cancel(): boolean;
+}
+
+/** How a MapIterator hands a chunk of items to the pool. */
+export type SubmitChunk = (items: unknown[]) => ChunkFuture;
+
+/** See the top of this file. */
+export class MapIterator<T, R> implements AsyncIterableIterator<R> {
+  readonly #submit: SubmitChunk;
+  readonly #source: Iterator<T> | AsyncIterator<T>;
+  readonly #sync: boolean;
+  readonly #chunksize: number;
+  readonly #window: ChunkFuture[] = [];
+  readonly #windowLimit: number;
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+  /** The results of the task being handed out, and the next one's place. */
+  #results: readonly unknown[] = NO_RESULTS;
+  #at = 0;
+  #started = false;
+  #exhausted = false;
+  #finished = false;
+  /** Calls whose step has not finished; while there are any, later calls queue behind `#tail`. */
+  #pending = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+  readonly #onAbort = (): void => {
+    for (const future of this.#window) future.cancel();
+  };
+
+  /**
+   * A plain iterable's first window is submitted at once (as Python's map submits at the
+   * call), so its tasks run before the first `next()`, and an error reading it throws
+   * here; an async iterable is first read at the first `next()`.
+   */
+  constructor(
+    submit: SubmitChunk,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    options: { chunksize: number; windowLimit: number; deadline: number; signal: AbortSignal | undefined },
+  ) {
+    this.#submit = submit;
+    this.#sync = !(Symbol.asyncIterator in Object(iterable));
+    this.#source = this.#sync ? (iterable as Iterable<T>)[Symbol.iterator]() : (iterable as AsyncIterable<T>)[Symbol.asyncIterator]();
+    this.#chunksize = options.chunksize;
+    this.#windowLimit = options.windowLimit;
+    this.#deadline = options.deadline;
+    this.#signal = options.signal;
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (this.#sync) {
+      this.#started = true;
+      try {
+        this.#refillSync();
+      } catch (error) {
+        void this.#finish();
+        throw error;
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    if (this.#pending === 0 && this.#at < this.#results.length) {
+      return Promise.resolve({ value: this.#results[this.#at++] as R, done: false });
+    }
+    return this.#serialized(() => this.#advance());
+  }
+
+  /** Ends the iteration: cancels the tasks that have not started and closes the input. */
+  return(): Promise<IteratorResult<R>> {
+    return this.#serialized(async () => {
+      await this.#finish();
+      return DONE;
+    });
+  }
+
+  #serialized(step: () => Promise<IteratorResult<R>>): Promise<IteratorResult<R>> {
+    // The count drops as the step ends, before its caller resumes: so the caller's next
+    // call already finds nothing pending and takes the synchronous path.
+    const run = async (): Promise<IteratorResult<R>> => {
+      try {
+        return await step();
+      } finally {
+        this.#pending--;
+      }
+    };
+    const result = this.#pending++ === 0 ? run() : this.#tail.then(run, run);
+    this.#tail = result.then(ignore, ignore);
+    return result;
+  }
+
+  async #advance(): Promise<IteratorResult<R>> {
+    try {
+      if (!this.#started) {
+        this.#started = true;
+        await this.#refill();
+      }
+      for (;;) {
+        if (this.#at < this.#results.length) return { value: this.#results[this.#at++] as R, done: false };
+        const future = this.#window.shift();
+        if (future === undefined || this.#finished) {
+          await this.#finish();
+          return DONE;
+        }
+        const timeout = this.#deadline === Infinity ? undefined : Math.max(0, this.#deadline - performance.now());
+        const value = await future.result({ timeout, signal: this.#signal });
+        this.#results = this.#chunksize === 1 ? [value] : (value as unknown[]);
+        this.#at = 0;
+        await this.#refill();
+      }
+    } catch (error) {
+      await this.#finish();
+      throw error;
+    }
+  }
+
+  /** Reads the input until the window is full (or the input ends), a task per chunk. */
+  #refill(): void | Promise<void> {
+    if (this.#sync) return this.#refillSync();
+    return this.#refillAsync();
+  }
+
+  #refillSync(): void {
+    const source = this.#source as Iterator<T>;
+    while (!this.#exhausted && this.#window.length < this.#windowLimit) {
+      const chunk: unknown[] = [];
+      while (chunk.length < this.#chunksize) {
+        const step = source.next();
+        if (step.done === true) {
+          this.#exhausted = true;
+          break;
+        }
+        chunk.push(step.value);
+      }
+      if (chunk.length > 0) this.#window.push(this.#submit(chunk));
+    }
+  }
+
+  async #refillAsync(): Promise<void> {
+    const source = this.#source as AsyncIterator<T>;
+    while (!this.#exhausted && this.#window.length < this.#windowLimit) {
+      const chunk: unknown[] = [];
+      while (chunk.length < this.#chunksize) {
+        const step = await source.next();
+        if (step.done === true) {
+          this.#exhausted = true;
+          break;
+        }
+        chunk.push(step.value);
+      }
+      if (chunk.length > 0 && !this.#finished) this.#window.push(this.#submit(chunk));
+    }
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#results = NO_RESULTS;
+    this.#at = 0;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    for (const future of this.#window) future.cancel();
+    this.#window.length = 0;
+    if (!this.#exhausted) {
+      this.#exhausted = true;
+      await this.#source.return?.();
+    }
+  }
+}
