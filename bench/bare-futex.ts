@@ -2,14 +2,17 @@
  * The raw baseline for locks: a bare futex-style lock (Drepper's mutex) on one Int32 cell,
  * written out inline where it is measured so the JIT sees nothing but Atomics.
  *
- *   acquire: CAS 0 -> 1; if that fails, spin (as weft does, same count), then mark the
- *            word 2 ("maybe parked waiters") with exchange and Atomics.wait while it is 2.
+ *   acquire: CAS 0 -> 1; if that fails, spin (200 tight re-reads, the textbook way), then
+ *            mark the word 2 ("maybe parked waiters") with exchange and Atomics.wait while
+ *            it is 2.
  *   release: exchange to 0; Atomics.notify one waiter only if the word was 2.
  *
- * Only the slow path lives here; the fast paths are written inline in each loop.
+ * A second slow path spins as weft's Lock does, backing off between looks, so that the
+ * contended table shows what the back-off gains apart from what weft's own code costs.
+ * Only the slow paths live here; the fast paths are written inline in each loop.
  */
 
-/** Same spin count as weft's SPIN_LIMIT (src/core/parking.ts), so the algorithms match. */
+/** Tight re-reads before the plain baseline parks. */
 export const BARE_SPIN = 200;
 
 /**
