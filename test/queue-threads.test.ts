@@ -215,6 +215,22 @@ export function putLater(q: AnyQueue, item: unknown, ms: number): void {
   q.putSync(item);
 }
 
+/** A fresh handle's view of a queue whose counters are near the 2^32 wrap: a get, or a put. */
+export function freshHandle(q: AnyQueue<number>, op: "get" | "put"): { outcome: string; full: boolean; size: number } {
+  const full = q instanceof Queue ? q.full() : false;
+  let outcome: string;
+  try {
+    if (op === "get") outcome = `item ${String(q.getNowait())}`;
+    else {
+      q.putNowait(99);
+      outcome = "admitted";
+    }
+  } catch (error) {
+    outcome = (error as Error).name;
+  }
+  return { outcome, full, size: q.qsize() };
+}
+
 // ---------------------------------------------------------------------------------------
 
 const T = { timeout: 30_000 };
@@ -253,6 +269,32 @@ if (isMainThread) {
 }
 
 function registerTests(): void {
+  test("counters near the 2^32 wrap: a thread's fresh handle neither gets a phantom item nor overfills a bounded queue", T, async () => {
+    // Counters run modulo 2^32: after about 2^31 items they read negative as Int32. The
+    // cells are set by hand here (PUT 2, GOT 18, DONE 20; see src/queue/layout.ts).
+    const PUT = 2;
+    const GOT = 18;
+    const DONE = 20;
+    type Seen = ReturnType<typeof freshHandle>;
+    for (const make of [() => new Queue<number>(), () => new LifoQueue<number>(), () => new PriorityQueue<number>(), () => new SimpleQueue<number>()]) {
+      const empty = make() as AnyQueue<number>;
+      for (const cell of [PUT, GOT, DONE]) Atomics.store(empty.cells, cell, -5);
+      const seen = await finish(start<Seen>("freshHandle", [empty, "get"]));
+      assert.deepEqual(seen, { outcome: "Empty", full: false, size: 0 }, `${empty.constructor.name}: an empty queue gave ${seen.outcome}`);
+      await empty.put(7);
+      assert.deepEqual(await finish(start<Seen>("freshHandle", [empty, "get"])), { outcome: "item 7", full: false, size: 0 });
+    }
+    const bounded = new Queue<number>({ maxsize: 4 });
+    for (const cell of [PUT, GOT, DONE]) Atomics.store(bounded.cells, cell, -2);
+    for (let i = 0; i < 4; i++) bounded.putNowait(i);
+    assert.throws(() => bounded.putNowait(4), Full);
+    assert.deepEqual(await finish(start<Seen>("freshHandle", [bounded, "put"])), { outcome: "Full", full: true, size: 4 });
+    assert.deepEqual(await finish(start<Seen>("freshHandle", [bounded, "get"])), { outcome: "item 0", full: true, size: 3 });
+    assert.deepEqual(await finish(start<Seen>("freshHandle", [bounded, "put"])), { outcome: "admitted", full: false, size: 4 });
+    assert.throws(() => bounded.putNowait(5), Full);
+    assert.deepEqual([bounded.getNowait(), bounded.getNowait(), bounded.getNowait(), bounded.getNowait()], [1, 2, 3, 99]);
+  });
+
   test("items put on the main thread are got in a thread, and back, in order, for every kind", T, async () => {
     for (const make of [() => new Queue(), () => new LifoQueue(), () => new PriorityQueue(), () => new SimpleQueue(), () => new Queue({ maxsize: 3 })]) {
       const input = make() as AnyQueue<unknown>;

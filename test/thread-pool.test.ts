@@ -480,6 +480,48 @@ function registerTests(): void {
     assert.ok(seen.length <= 2);
   });
 
+  test("map: a string is an iterable of characters, as in Python", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    assert.deepEqual(await collect(pool.map((c: string) => c + c, "abc")), ["aa", "bb", "cc"]);
+  });
+
+  test("map: a source that fails at the call and then fails to close reports the first error, with no unhandled rejection", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const items: unknown[] = [1, 2, () => 3]; // the function cannot be sent
+      let i = 0;
+      const iterable: Iterable<unknown> = {
+        [Symbol.iterator]: () => ({
+          next: () => (i < items.length ? { value: items[i++], done: false } : { value: undefined, done: true }),
+          return(): IteratorResult<unknown> {
+            throw new Error("return failed");
+          },
+        }),
+      };
+      assert.throws(() => pool.map((x: unknown) => x, iterable), (error: unknown) => error instanceof TypeError && /args/.test(error.message));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  test("map: a timeout while the pool is busy cancels the awaited task too (it never runs)", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const ran = new SharedArray("int32", 1);
+    const gate = new Event();
+    const blocker = pool.submit((g: Event) => g.waitSync({ timeout: 20_000 }), gate);
+    const results = pool.map((r: SharedArray<"int32">) => Atomics.add(r.array, 0, 1), [ran, ran, ran], { timeout: 50 });
+    await assert.rejects(results.next(), TimeoutError);
+    gate.set();
+    await blocker;
+    await pool.shutdown();
+    assert.equal(Atomics.load(ran.array, 0), 0, "no map task ran after the TimeoutError");
+  });
+
   test("map: a timeout that runs out throws TimeoutError; the rest is cancelled", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
     const gate = new Event();

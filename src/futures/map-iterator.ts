@@ -34,6 +34,8 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
   readonly #windowLimit: number;
   readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
+  /** The task whose result is awaited: cancelled (if it has not started) when the iteration ends early. */
+  #current: ChunkFuture | undefined;
   /** The results of the task being handed out, and the next one's place. */
   #results: readonly unknown[] = NO_RESULTS;
   #at = 0;
@@ -70,7 +72,8 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       try {
         this.#refillSync();
       } catch (error) {
-        void this.#finish();
+        // The first error is the one to report; one from closing the input is dropped.
+        this.#finish().catch(ignore);
         throw error;
       }
     }
@@ -124,7 +127,9 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
           return DONE;
         }
         const timeout = this.#deadline === Infinity ? undefined : Math.max(0, this.#deadline - performance.now());
+        this.#current = future;
         const value = await future.result({ timeout, signal: this.#signal });
+        this.#current = undefined;
         this.#results = this.#chunksize === 1 ? [value] : (value as unknown[]);
         this.#at = 0;
         await this.#refill();
@@ -179,6 +184,9 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     this.#results = NO_RESULTS;
     this.#at = 0;
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    // A timeout or an abort ended the wait for #current: if it has not started, it never will.
+    this.#current?.cancel();
+    this.#current = undefined;
     for (const future of this.#window) future.cancel();
     this.#window.length = 0;
     if (!this.#exhausted) {

@@ -200,7 +200,7 @@ export class ThreadPoolExecutor {
     checkOptions(options, "ThreadPoolExecutor.map()");
     const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
     const deadline = deadlineOf(options.timeout, "ThreadPoolExecutor.map()");
-    if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
+    if (iterable == null || !(Symbol.iterator in Object(iterable) || Symbol.asyncIterator in Object(iterable))) {
       throw new TypeError(`ThreadPoolExecutor.map(target, iterable): iterable must be iterable or async iterable, got ${describe(iterable)}`);
     }
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);

@@ -3,12 +3,13 @@
  * that producers and consumers of a FIFO queue do not fight over one cache line.
  *
  * Producer line (the tail mutex also guards everything for LIFO and priority queues):
- *   TAIL_MUTEX (its holder inside, core/mutex.ts), a spare cell, PUT (items ever put), WRITTEN (ring bytes ever written),
+ *   TAIL_MUTEX (its holder inside, core/mutex.ts), GOT_SEEN (the last GOT a producer read,
+ *   for a bounded queue's room check), PUT (items ever put), WRITTEN (ring bytes ever written),
  *   P_JOURNAL + P_OLD_PUT, P_OLD_WRITTEN, P_NEW_WRITTEN, P_OLD_RING (the put in flight)
  * Consumer line:
  *   HEAD_MUTEX (likewise), a spare cell, GOT (items ever got), CONSUMED (ring bytes ever consumed),
  *   DONE (taskDone calls), C_JOURNAL + C_OLD_GOT, C_OLD_CONSUMED, C_NEW_CONSUMED, SPINNER
- *   (1 while some getter spins for an item: one spinner is enough, more only burn cores;
+ *   (the ident of the getter spinning for an item, 0 if none: one spinner is enough, more only burn cores;
  *   getters write it as often as they find the queue empty, so it must not sit on the line
  *   every put reads)
  * Shared line (read often, written rarely):
@@ -21,6 +22,7 @@
  * Counters run modulo 2^32; differences (PUT - GOT, WRITTEN - CONSUMED) are what count.
  */
 export const TAIL_MUTEX = 0;
+export const GOT_SEEN = 1;
 export const PUT = 2;
 export const WRITTEN = 3;
 export const P_JOURNAL = 4;

@@ -12,7 +12,8 @@
  */
 import { Empty, Full, ShutDown, ValueError } from "../core/errors.js";
 import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestructor, type SharedBlock } from "../core/memory.js";
-import { isMainThread } from "../core/identity.js";
+import { currentIdent, isMainThread } from "../core/identity.js";
+import { isIdentAlive } from "../core/thread-table.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
 import { assertMayBlock, backOff, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
@@ -20,7 +21,7 @@ import { UndoLog } from "../core/undo-log.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
-  ALL_DONE, DONE, FIFO, GETTERS, GOT, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
+  ALL_DONE, DONE, FIFO, GETTERS, GOT, GOT_SEEN, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
   NE_WOKEN, NF_WOKEN, SHUT, SIMPLE, SPINNER, TAIL_MUTEX, UNDO_CAPACITY, UNDO_LOG,
 } from "./layout.js";
 import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
@@ -91,13 +92,14 @@ abstract class QueueBase<T> {
   readonly #lockHead = (): void => this.#lock(HEAD_MUTEX);
   readonly #unlockHead = (): void => unlockMutex(this.cells, HEAD_MUTEX);
   /**
-   * The last PUT this thread read: while it is ahead of GOT an item is surely there, so a
-   * get need not read the producers' cache line (it lags PUT, never leads it; other
-   * consumers may have moved GOT past it).
+   * What this thread last read of PUT, so that a get need not read the producers' cache
+   * line while items are surely there: when GOT was `#knownBase`, PUT was `#knownAhead`
+   * items ahead. GOT only grows, so as long as fewer than `#knownAhead` gets have happened
+   * since (by anyone), an item is there. Kept as a distance from a base rather than as PUT
+   * itself, so that a comparison never spans the counters' wrap at 2^32.
    */
-  #seenPut = 0;
-  /** The last GOT this thread read when putting: it lags GOT, so PUT minus it bounds the size from above. */
-  #seenGot = 0;
+  #knownBase = 0;
+  #knownAhead = 0;
   /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
   readonly #getMutex: number;
 
@@ -173,9 +175,10 @@ abstract class QueueBase<T> {
     if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()", options);
     const deadline = options === undefined ? Infinity : this.#deadline(options, "getSync");
     for (;;) {
-      if (deadline !== 0 && ((this.#seenPut - this.cells[GOT]) | 0) <= 0) this.#spinForItem();
+      if (deadline !== 0 && !this.#surelyHasItem(this.cells[GOT])) this.#spinForItem();
       const got = this.#tryGet(deadline, options?.signal);
       if (typeof got !== "number") return this.#finishGet(got);
+      this.#clearDeadSpinner();
       this.#unparked(NOT_EMPTY, parkSync(this.cells, NOT_EMPTY, got, deadline));
     }
   }
@@ -320,17 +323,33 @@ abstract class QueueBase<T> {
     return describeBlock("Queue", this.#block);
   }
 
+  /** True if an item surely waits (see `#knownBase`), given the GOT just read. */
+  #surelyHasItem(got: number): boolean {
+    return ((got - this.#knownBase) >>> 0) < this.#knownAhead;
+  }
+
+  /** Reads PUT (the get mutex is held, GOT is `got`); true if an item is there. */
+  #refreshKnown(got: number): boolean {
+    this.#knownBase = got;
+    this.#knownAhead = Math.max(0, (Atomics.load(this.cells, PUT) - got) | 0);
+    return this.#knownAhead > 0;
+  }
+
+  /**
+   * Whether a put fits (the tail mutex is held). GOT only grows, so a GOT read earlier
+   * overstates the size: the producers keep the last one they read in GOT_SEEN, on their
+   * own cache line, and re-read the consumers' line only when the queue looks full. Under
+   * the mutex PUT - GOT_SEEN stays between 0 and maxsize, so it never spans the wrap.
+   */
   protected hasRoom(): boolean {
     const cells = this.cells;
     const maxsize = cells[MAXSIZE];
     if (maxsize <= 0) return true;
-    // GOT only grows, so a stale copy overstates the size: re-read the consumers' cache
-    // line only when the queue looks full, not on every put.
-    const put = Atomics.load(cells, PUT);
-    const atMost = (put - this.#seenGot) | 0;
-    if (atMost >= 0 && atMost < maxsize) return true;
-    this.#seenGot = Atomics.load(cells, GOT);
-    return ((put - this.#seenGot) | 0) < maxsize;
+    const put = cells[PUT];
+    if (((put - cells[GOT_SEEN]) >>> 0) < maxsize) return true;
+    const got = Atomics.load(cells, GOT);
+    cells[GOT_SEEN] = got;
+    return ((put - got) | 0) < maxsize;
   }
 
   /** Takes a mutex, repairing what a dead holder left behind. */
@@ -428,7 +447,7 @@ abstract class QueueBase<T> {
       this.#lock(mutex);
       try {
         const got = cells[GOT];
-        if (((this.#seenPut - got) | 0) > 0 || (((this.#seenPut = Atomics.load(cells, PUT)) - got) | 0) > 0) {
+        if (this.#surelyHasItem(got) || this.#refreshKnown(got)) {
           taken = this.#take(scratch);
         } else {
           if (cells[SHUT] === 1) throw new ShutDown("queue was shut down and is drained");
@@ -463,12 +482,23 @@ abstract class QueueBase<T> {
    */
   #spinForItem(): void {
     const cells = this.cells;
-    if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.compareExchange(cells, SPINNER, 0, 1) !== 0) return;
+    if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.compareExchange(cells, SPINNER, 0, currentIdent) !== 0) return;
     for (let look = 0; look < GET_LOOKS; look++) {
       backOff(GET_LOOK_LOG2);
       if (Atomics.load(cells, PUT) !== Atomics.load(cells, GOT) || Atomics.load(cells, SHUT) !== 0) break;
     }
     Atomics.store(cells, SPINNER, 0);
+  }
+
+  /**
+   * A getter that died while spinning (a terminated worker) would leave SPINNER taken and
+   * no getter would spin again: one about to park anyway checks on the spinner (a scan of
+   * the thread table, cheap next to a kernel sleep) and frees the flag if it is dead.
+   */
+  #clearDeadSpinner(): void {
+    const cells = this.cells;
+    const spinner = Atomics.load(cells, SPINNER);
+    if (spinner !== 0 && !isIdentAlive(spinner)) Atomics.compareExchange(cells, SPINNER, spinner, 0);
   }
 
   /**
@@ -535,7 +565,8 @@ export class Queue<T = unknown> extends QueueBase<T> {
 
   /** True if a bounded queue is at its bound right now. */
   full(): boolean {
-    return !this.hasRoom();
+    const maxsize = this.cells[MAXSIZE];
+    return maxsize > 0 && this.qsize() >= maxsize;
   }
 
   /** Marks one item got earlier as processed; more calls than items put: `ValueError`. */

@@ -194,6 +194,7 @@ export class Lock extends Holdable {
     for (let round = 0; round < BACKOFF_ROUNDS; round++) {
       backOff(round);
       if (Atomics.load(cells, STATE) === FREE && Atomics.compareExchange(cells, STATE, FREE, me) === FREE) return true;
+      if (deadline !== Infinity && remaining(deadline) === 0) return false;
     }
     for (;;) {
       const parkedOn = this.#markParked(me);
@@ -266,15 +267,19 @@ export class Lock extends Holdable {
       for (let look = 0; look < FAIR_LOOKS; look++) {
         backOff(look < FAIR_LOOK_MAX_LOG2 ? look : FAIR_LOOK_MAX_LOG2);
         if (Atomics.load(cells, STATE) === FREE && this.#claimQueued()) return true;
+        if (deadline !== Infinity && remaining(deadline) === 0) return this.#leaveQueue();
       }
       const result = parkSync(cells, STATE, this.#queueValue(), deadline);
       if (result === "ok" && this.#claimQueued(true)) return true;
-      if (result === "timed-out") {
-        if (this.#claimQueued()) return true;
-        Atomics.sub(cells, WAITERS, 1);
-        return false;
-      }
+      if (result === "timed-out") return this.#leaveQueue();
     }
+  }
+
+  /** Fair, out of time: one last claim, else no longer queued. */
+  #leaveQueue(): boolean {
+    if (this.#claimQueued()) return true;
+    Atomics.sub(this.cells, WAITERS, 1);
+    return false;
   }
 
   async #acquireFairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
@@ -288,11 +293,7 @@ export class Lock extends Holdable {
       for (let woken = false; ; ) {
         if (this.#claimQueued(woken)) return true;
         const result = await parkAsync(cells, STATE, this.#queueValue(), deadline, signal, forwardHandOff);
-        if (result === "timed-out") {
-          if (this.#claimQueued()) return true;
-          Atomics.sub(cells, WAITERS, 1);
-          return false;
-        }
+        if (result === "timed-out") return this.#leaveQueue();
         woken = result === "ok";
       }
     } catch (abort) {
