@@ -509,6 +509,31 @@ function registerTests(): void {
     }
   });
 
+  test("map: an input whose next() throws is not asked to return(); one left half-read by a break is", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const make = (failAt: number, log: string[]): Iterable<number> => ({
+      [Symbol.iterator]: () => {
+        let i = 0;
+        return {
+          next: (): IteratorResult<number> => {
+            if (i === failAt) throw new ValueError(`bad item ${i}`);
+            return { value: i++, done: false };
+          },
+          return: (): IteratorResult<number> => {
+            log.push("return");
+            return { value: undefined, done: true };
+          },
+        };
+      },
+    });
+    const failing: string[] = [];
+    await assert.rejects(collect(pool.map((x: number) => x, make(20, failing), { chunksize: 1 })), ValueError);
+    assert.deepEqual(failing, []);
+    const endless: string[] = [];
+    for await (const value of pool.map((x: number) => x, make(-1, endless))) if (value === 3) break;
+    assert.deepEqual(endless, ["return"]);
+  });
+
   test("map: a timeout while the pool is busy cancels the awaited task too (it never runs)", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
     const ran = new SharedArray("int32", 1);

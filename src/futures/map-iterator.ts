@@ -151,7 +151,7 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     while (!this.#exhausted && this.#window.length < this.#windowLimit) {
       const chunk: unknown[] = [];
       while (chunk.length < this.#chunksize) {
-        const step = source.next();
+        const step = this.#readSync(source);
         if (step.done === true) {
           this.#exhausted = true;
           break;
@@ -167,7 +167,7 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     while (!this.#exhausted && this.#window.length < this.#windowLimit) {
       const chunk: unknown[] = [];
       while (chunk.length < this.#chunksize) {
-        const step = await source.next();
+        const step = await this.#readAsync(source);
         if (step.done === true) {
           this.#exhausted = true;
           break;
@@ -175,6 +175,25 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
         chunk.push(step.value);
       }
       if (chunk.length > 0 && !this.#finished) this.#window.push(this.#submit(chunk));
+    }
+  }
+
+  /** Reads the input; an input whose `next()` threw counts as closed (it is not asked to `return()`). */
+  #readSync(source: Iterator<T>): IteratorResult<T> {
+    try {
+      return source.next();
+    } catch (error) {
+      this.#exhausted = true;
+      throw error;
+    }
+  }
+
+  async #readAsync(source: AsyncIterator<T>): Promise<IteratorResult<T>> {
+    try {
+      return await source.next();
+    } catch (error) {
+      this.#exhausted = true;
+      throw error;
     }
   }
 
