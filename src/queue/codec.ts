@@ -1,16 +1,18 @@
 /**
  * The byte encoding of queue items. Items travel through a shared ring as bytes, so this
  * is weft's own serializer, built for the common case: numbers, strings, booleans, null,
- * and plain objects and arrays of those are written directly (a few bytes each, no
- * `v8.serialize`, which costs ~4 µs per small object here). Anything else (Map, Date,
- * typed arrays, bigint, cycles, deep nesting) falls back to `v8.serialize` for the whole
- * item. Shared objects travel as their descriptors, with heap blocks as offsets: every
+ * bigints of up to 64 bits, and plain objects and arrays of those are written directly (a
+ * few bytes each, no `v8.serialize`, which costs ~4 µs per small object here: a queue put
+ * and get of a bigint took 3.4 µs through it, 0.16 µs written directly). Anything else
+ * (Map, Date, typed arrays, larger bigints, cycles, deep nesting) falls back to
+ * `v8.serialize` for the whole item. Shared objects travel as their descriptors, with heap blocks as offsets: every
  * weft thread maps the same heap (core/memory.ts), so an offset is all it takes.
  *
  * Format: a tag byte, then the payload (little-endian):
  *   UNDEFINED NULL FALSE TRUE   -
  *   INT32                       i32
  *   FLOAT64                     f64
+ *   BIGINT64                    i64 (a bigint that fits in 64 bits, signed)
  *   ASCII / UTF8                u32 byte length, bytes
  *   ARRAY                       u32 count, items
  *   OBJECT                      u32 count, (key as ASCII/UTF8 without tag... tagged string, value)*
@@ -34,6 +36,7 @@ const ARRAY = 8;
 const OBJECT = 9;
 const SHARED = 10;
 const V8 = 11;
+const BIGINT64 = 12;
 
 const MAX_DEPTH = 32;
 /** Strings up to this length are written and read character by character (cheaper than a native call). */
@@ -103,6 +106,13 @@ export class ItemWriter {
         return;
       case "boolean":
         this.#tag(value ? TRUE : FALSE);
+        return;
+      case "bigint":
+        if (BigInt.asIntN(64, value) !== value) throw FALL_BACK;
+        this.#reserve(9);
+        this.bytes[this.length] = BIGINT64;
+        this.#view.setBigInt64(this.length + 1, value, true);
+        this.length += 9;
         return;
       case "undefined":
         this.#tag(UNDEFINED);
@@ -227,6 +237,11 @@ class ItemReader {
       }
       case FLOAT64: {
         const value = this.#view.getFloat64(this.at, true);
+        this.at += 8;
+        return value;
+      }
+      case BIGINT64: {
+        const value = this.#view.getBigInt64(this.at, true);
         this.at += 8;
         return value;
       }
