@@ -687,6 +687,43 @@ function registerTests(): void {
     await Promise.all(threads.map((t) => t.join()));
   });
 
+  test("join with a signal or a timeout that ends early leaves nothing behind; the thread's end still resolves later joins", T, async () => {
+    const { setFlagsFromString } = await import("node:v8");
+    const { runInNewContext } = await import("node:vm");
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const gate = makeGate();
+    const thread = new Thread({ daemon: true, target: waitAtGate, args: [gate.cells, "done"] });
+    thread.start();
+    try {
+      for (let i = 0; i < 200; i++) {
+        const controller = new AbortController();
+        const joined = thread.join({ signal: controller.signal });
+        controller.abort(new Error("gave up"));
+        await assert.rejects(joined, /gave up/);
+      }
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < 5000; i++) {
+        const controller = new AbortController();
+        const joined = thread.join({ signal: controller.signal });
+        controller.abort(new Error("gave up"));
+        await joined.catch(() => {});
+      }
+      await thread.join({ timeout: 5 });
+      assert.equal(thread.isAlive(), true);
+      gc();
+      const grown = process.memoryUsage().heapUsed - before;
+      assert.ok(grown < 2 * 1024 * 1024, `the heap grew by ${(grown / 1024).toFixed(0)} KiB over 5000 abandoned joins`);
+      const pending = thread.join({ signal: new AbortController().signal });
+      gate.open();
+      await pending;
+      assert.equal(thread.result, "done");
+    } finally {
+      gate.open();
+    }
+  });
+
   test("warm carriers: a second burst of 6 threads runs on the workers of the first (no start-up, no tear-down)", T, async () => {
     const burst = async (): Promise<number[]> => {
       const threads = Array.from({ length: 6 }, () => new Thread({ target: () => 1 }));
@@ -699,7 +736,10 @@ function registerTests(): void {
     const first = await burst();
     const second = await burst();
     assert.equal(new Set(first).size, 6);
-    assert.deepEqual([...second].sort(), [...first].sort(), "the second burst reused the first burst's workers");
+    // At least 5 of 6 (a thread of another test ending in between could lend its carrier);
+    // keeping only 4 idle carriers, as weft once did, reuses at most 4.
+    const reused = second.filter((id) => first.includes(id)).length;
+    assert.ok(reused >= 5, `the second burst reused ${reused} of the first burst's 6 workers`);
   });
 
   test("inside a thread: currentThread(), getIdent(), isMainThread and mainThread() tell the truth", T, async () => {

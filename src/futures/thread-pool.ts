@@ -145,12 +145,6 @@ export class ThreadPoolExecutor {
   #shutdown = false;
   #stopsSent = false;
   #broken: BrokenExecutorError | undefined;
-  /**
-   * Set while the pump runs (tasks unfinished): the pool watches its workers' ends through
-   * joins with this signal. A join keeps the process alive, so it is aborted when the pool
-   * goes idle; a worker that ended meanwhile is noticed when the pool is busy again.
-   */
-  #watching: AbortController | undefined;
   #allDone: Promise<void> = Promise.resolve();
   #resolveAllDone: (() => void) | undefined;
 
@@ -407,13 +401,8 @@ export class ThreadPoolExecutor {
     this.#workers.add(worker);
     Atomics.add(this.#live, 0, 1);
     thread.start();
-    this.#watch(worker);
-  }
-
-  /** Calls `#workerLeft` when `worker` ends, as long as the pool is busy (see `#watching`). */
-  #watch(worker: Worker): void {
-    const signal = this.#watching?.signal;
-    if (signal !== undefined) worker.thread.join({ signal }).then(() => this.#workerLeft(worker), () => {});
+    // Not a join: a pending join keeps the process alive, and an idle pool must not.
+    thread._onEnd(() => this.#workerLeft(worker));
   }
 
   /** A worker thread ended: by plan (stop, idle, task quota) or by dying. */
@@ -488,8 +477,6 @@ export class ThreadPoolExecutor {
   /** Drains results in batches while any task is unfinished. */
   async #pump(): Promise<void> {
     this.#pumping = true;
-    this.#watching = new AbortController();
-    for (const worker of this.#workers) this.#watch(worker);
     try {
       while (this.#unfinished > 0) {
         for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
@@ -499,8 +486,6 @@ export class ThreadPoolExecutor {
       }
     } finally {
       this.#pumping = false;
-      this.#watching.abort();
-      this.#watching = undefined;
     }
   }
 

@@ -64,6 +64,13 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   #done = false;
   #whenDone: Promise<void> | undefined;
   #resolveDone: (() => void) | undefined;
+  /**
+   * Joins that may end early (a timeout or a signal), called when the thread ends. A set,
+   * not a reaction on `#whenDone` per join: a reaction cannot be withdrawn, so every join
+   * that ended early would stay in memory until the thread ends (a pool watching its
+   * long-lived workers once per busy period leaked that way).
+   */
+  readonly #joinWaiters = new Set<() => void>();
   #result: R | undefined;
   #error: unknown;
 
@@ -203,14 +210,16 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
           settled = true;
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
+          this.#joinWaiters.delete(ended);
           releaseLoop();
           if (aborted) reject(signal?.reason);
           else resolve();
         };
         const onAbort = (): void => settle(true);
+        const ended = (): void => settle(false);
         const timer = deadline === Infinity ? undefined : setTimeout(() => settle(false), remaining(deadline));
         signal?.addEventListener("abort", onAbort, { once: true });
-        void whenDone.then(() => settle(false));
+        this.#joinWaiters.add(ended);
       });
     } catch (error) {
       return Promise.reject(error);
@@ -269,6 +278,19 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     started.delete(this.#ident as number);
     if (failed && !quietThreads.has(this)) reportThreadException({ error: this.#error, thread: this });
     this.#resolveDone?.();
+    // As a reaction on #whenDone would: after the joins that wait on it directly.
+    void this.#whenDone?.then(() => {
+      for (const ended of [...this.#joinWaiters]) ended();
+    });
+  }
+
+  /**
+   * @internal Calls `callback` once when the thread has ended (or at once, in a microtask, if
+   * it has), without keeping the event loop alive as a pending `join()` does.
+   */
+  _onEnd(callback: () => void): void {
+    if (this.#whenDone === undefined) throw new RuntimeError("cannot watch a thread before it is started");
+    void this.#whenDone.then(callback);
   }
 }
 
