@@ -1089,3 +1089,32 @@ test("a new queue reserves little memory; a big item's memory is not kept after 
   const regrowth = heapStats().usedBytes - afterFirst;
   assert.ok(regrowth < 4 * 1024 * 1024, `passing the same big item 5 more times grew the heap by ${regrowth} bytes`);
 });
+
+test("aborted async gets on a queue that nobody puts to leave nothing behind after a second", T, async () => {
+  // An async wait cannot be withdrawn once parked; with one long park, each aborted get
+  // stayed in memory (~2 KiB) until enough puts came along to wake them all.
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const q = new Queue<number>();
+  const abortedGets = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const controller = new AbortController();
+      const got = q.get({ signal: controller.signal });
+      controller.abort(new Error("gave up"));
+      await assert.rejects(got, /gave up/);
+    }
+  };
+  await abortedGets(200);
+  await delay(1200);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  await abortedGets(2000);
+  await delay(1200);
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.ok(grown < 1024 * 1024, `the heap grew by ${(grown / 1024).toFixed(0)} KiB over 2000 aborted gets`);
+  // The queue still works, and a live getter is not lost among the old waits.
+  const live = q.get();
+  await q.put(7);
+  assert.equal(await live, 7);
+});

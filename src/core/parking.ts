@@ -19,6 +19,9 @@ import { remaining } from "./timeouts.js";
 /** What a park returned: woken by a notify, the cell had already changed, or time ran out. */
 export type ParkResult = "ok" | "not-equal" | "timed-out";
 
+/** The longest an async wait with a signal parks at a time (see parkAsync). */
+const GHOST_SLICE_MS = 1000;
+
 /** How many times a waiter re-reads a cell before it pays for a kernel wake-up (~46 µs here). */
 export const SPIN_LIMIT = 200;
 
@@ -98,7 +101,10 @@ export function releaseLoop(): void {
  *
  * If `signal` aborts first, the promise rejects with its reason; should the abandoned
  * wait later be woken by a notify, `onGhostWake` runs so the primitive can pass the
- * wake-up on to a live waiter.
+ * wake-up on to a live waiter. A wait with a signal parks GHOST_SLICE_MS at a time (and
+ * parks again while the time is not up), so that an abandoned wait lingers at most that
+ * long: with one long park, every aborted wait on a cell that nobody notified stayed in
+ * memory (~2 KiB each) until enough notifies came.
  */
 export function parkAsync(
   cells: Int32Array,
@@ -109,10 +115,10 @@ export function parkAsync(
   onGhostWake?: () => void,
 ): Promise<ParkResult> {
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const parked = Atomics.waitAsync(cells, index, expected, remaining(deadline));
-  if (!parked.async) return Promise.resolve(parked.value);
-  holdLoop();
   if (signal === undefined) {
+    const parked = Atomics.waitAsync(cells, index, expected, remaining(deadline));
+    if (!parked.async) return Promise.resolve(parked.value);
+    holdLoop();
     return parked.value.then((result) => {
       releaseLoop();
       return result;
@@ -120,20 +126,31 @@ export function parkAsync(
   }
   return new Promise<ParkResult>((resolve, reject) => {
     let abandoned = false;
+    const finish = (result: ParkResult): void => {
+      signal.removeEventListener("abort", onAbort);
+      releaseLoop();
+      resolve(result);
+    };
     const onAbort = (): void => {
       abandoned = true;
       releaseLoop();
       reject(signal.reason);
     };
+    const park = (): void => {
+      const parked = Atomics.waitAsync(cells, index, expected, Math.min(remaining(deadline), GHOST_SLICE_MS));
+      if (!parked.async) return finish(parked.value);
+      parked.value.then((result) => {
+        if (abandoned) {
+          if (result === "ok") onGhostWake?.();
+        } else if (result === "timed-out" && remaining(deadline) > 0) {
+          park();
+        } else {
+          finish(result);
+        }
+      });
+    };
+    holdLoop();
     signal.addEventListener("abort", onAbort, { once: true });
-    parked.value.then((result) => {
-      if (abandoned) {
-        if (result === "ok") onGhostWake?.();
-        return;
-      }
-      signal.removeEventListener("abort", onAbort);
-      releaseLoop();
-      resolve(result);
-    });
+    park();
   });
 }
