@@ -442,6 +442,38 @@ test("stress: a fair Lock starves no thread", T, async () => {
   assert.ok(Math.min(...total) * 20 >= Math.max(...total), `a thread starved: ${total}`);
 });
 
+test("fair Lock: an async acquire with a signal keeps its place behind threads that hold the lock for seconds", T, async () => {
+  // Async waits with a signal re-park every second (to bound abandoned waits); a fair
+  // lock's waiter must not, or it would go to the back of the queue each time.
+  const lock = new Lock({ fair: true });
+  const stop = new SharedArray("int32", 1);
+  const holders = Array.from({ length: 4 }, () => {
+    const thread = new Thread({
+      target: (l: Lock, s: SharedArray<"int32">, until: number) => {
+        const pause = new Int32Array(new SharedArrayBuffer(4));
+        while (Atomics.load(s.array, 0) === 0 && Date.now() < until) {
+          l.acquireSync();
+          Atomics.wait(pause, 0, 0, 500);
+          l.release();
+        }
+      },
+      args: [lock, stop, Date.now() + 7000],
+    });
+    thread.start();
+    return thread;
+  });
+  await delay(300);
+  const started = performance.now();
+  await lock.acquire({ signal: new AbortController().signal });
+  const waited = performance.now() - started;
+  lock.release();
+  Atomics.store(stop.array, 0, 1);
+  for (const thread of holders) await thread.join();
+  // Its turn comes after the holder and the (up to three) threads queued before it: ~2 s.
+  // Pushed to the back every second, it waited until they stopped (~7 s).
+  assert.ok(waited < 4500, `the async waiter waited ${waited.toFixed(0)} ms`);
+});
+
 test("fair Lock: async waiters on one event loop are served in arrival order, even one that arrives mid-hand-off", T, async () => {
   const lock = new Lock({ fair: true });
   await lock.acquire();

@@ -983,6 +983,25 @@ function registerTests(): void {
     assert.equal(await pool.submit((x: number) => x + 1, 1), 2, "a new worker runs the next task");
   });
 
+  test("an idle pool whose new worker fails its initializer is broken, not refilled forever", T, async () => {
+    const runs = new SharedArray("int32", 1);
+    const pool = new ThreadPoolExecutor({
+      maxWorkers: 2,
+      minWorkers: 2,
+      // The first worker starts fine; every later one fails its initializer, after the pool went idle.
+      initializer: (count: SharedArray<"int32">) => {
+        if (Atomics.add(count.array, 0, 1) >= 1) return new Promise((_, reject) => setTimeout(() => reject(new Error("flaky init")), 100));
+        return undefined;
+      },
+      initargs: [runs],
+    });
+    assert.equal(await pool.submit((x: number) => x + 1, 1), 2);
+    await sleep(1000);
+    assert.equal(Atomics.load(runs.array, 0), 2, "only the two workers ever ran the initializer");
+    assert.throws(() => pool.submit((x: number) => x, 1), BrokenExecutorError);
+    await pool.shutdown({ wait: false });
+  });
+
   test("idleTimeout with minWorkers: that many workers stay", T, async () => {
     const prefix = "idle-min-pool";
     await using pool = new ThreadPoolExecutor({ maxWorkers: 3, minWorkers: 1, idleTimeout: 100, threadNamePrefix: prefix });

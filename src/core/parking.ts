@@ -104,7 +104,9 @@ export function releaseLoop(): void {
  * wake-up on to a live waiter. A wait with a signal parks GHOST_SLICE_MS at a time (and
  * parks again while the time is not up), so that an abandoned wait lingers at most that
  * long: with one long park, every aborted wait on a cell that nobody notified stayed in
- * memory (~2 KiB each) until enough notifies came.
+ * memory (~2 KiB each) until enough notifies came. Except with `keepPlace`: a waiter that
+ * parks again goes to the back of the kernel's queue, and the primitives that serve their
+ * waiters in the order they parked (the fair Lock, Condition) must not lose that order.
  */
 export function parkAsync(
   cells: Int32Array,
@@ -113,8 +115,10 @@ export function parkAsync(
   deadline: number,
   signal?: AbortSignal,
   onGhostWake?: () => void,
+  keepPlace = false,
 ): Promise<ParkResult> {
   if (signal?.aborted) return Promise.reject(signal.reason);
+  const slice = keepPlace ? Infinity : GHOST_SLICE_MS;
   if (signal === undefined) {
     const parked = Atomics.waitAsync(cells, index, expected, remaining(deadline));
     if (!parked.async) return Promise.resolve(parked.value);
@@ -137,7 +141,7 @@ export function parkAsync(
       reject(signal.reason);
     };
     const park = (): void => {
-      const parked = Atomics.waitAsync(cells, index, expected, Math.min(remaining(deadline), GHOST_SLICE_MS));
+      const parked = Atomics.waitAsync(cells, index, expected, Math.min(remaining(deadline), slice));
       if (!parked.async) return finish(parked.value);
       parked.value.then((result) => {
         if (abandoned) {

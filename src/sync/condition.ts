@@ -150,7 +150,7 @@ export class Condition extends Holdable {
     let result: ParkResult;
     try {
       // A ghost (aborted) waiter that a notify lands on passes the wake-up on.
-      result = await parkAsync(cells, SEQ, seq, deadline, signal, () => void unpark(cells, SEQ, 1));
+      result = await parkAsync(cells, SEQ, seq, deadline, signal, () => void unpark(cells, SEQ, 1), true);
     } finally {
       Atomics.sub(cells, WAITERS, 1);
       await this.#acquireRestore(saved);

@@ -292,7 +292,7 @@ export class Lock extends Holdable {
     try {
       for (let woken = false; ; ) {
         if (this.#claimQueued(woken)) return true;
-        const result = await parkAsync(cells, STATE, this.#queueValue(), deadline, signal, forwardHandOff);
+        const result = await parkAsync(cells, STATE, this.#queueValue(), deadline, signal, forwardHandOff, true);
         if (result === "timed-out") return this.#leaveQueue();
         woken = result === "ok";
       }
@@ -312,7 +312,9 @@ export class Lock extends Holdable {
     Atomics.store(cells, STATE, HANDOFF);
     if (unpark(cells, STATE, 1) === 1) return;
     // Queued waiters are between registering and parking: free the lock for them to claim.
-    Atomics.compareExchange(cells, STATE, HANDOFF, FREE);
+    // One of them may have parked on HANDOFF since the notify found nobody: wake it, or it
+    // would sleep on a free lock.
+    if (Atomics.compareExchange(cells, STATE, HANDOFF, FREE) === HANDOFF) unpark(cells, STATE, 1);
   }
 
   /** @internal */
