@@ -6,55 +6,13 @@
  * process down with it.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { assertClean, runFixture } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
-const fixtures = new URL("../../test/fixtures/", import.meta.url);
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Killed by us after `killAfterMs`: the process did not end by itself. */
-  killed: boolean;
-}
-
-/** Runs `node test/fixtures/<script> ...args`; kills it if it runs past `killAfterMs`. */
-function runFixture(script: string, args: string[] = [], killAfterMs = 20_000): Promise<Outcome> {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT; // the fixture is a plain script, not a test file
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL(script, fixtures)), ...args], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let killed = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => {
-      killed = true;
-      child.kill("SIGKILL");
-    }, killAfterMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr, killed });
-    });
-  });
-}
 
 function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
-}
-
-function assertClean(outcome: Outcome): void {
-  assert.equal(outcome.killed, false, `the process did not end by itself\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
-  assert.equal(outcome.code, 0, `exit code ${outcome.code}\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
 }
 
 for (const mode of ["async", "sync"]) {

@@ -32,6 +32,7 @@ import {
   sleepSync,
   type ExceptHookArgs,
 } from "weft";
+import { finish, startExport } from "./helpers/common.js";
 
 type Kind = "Queue" | "LifoQueue" | "PriorityQueue" | "SimpleQueue";
 type AnyQueue<X = unknown> = Queue<X> | SimpleQueue<X>;
@@ -403,16 +404,9 @@ function makeQueue(kind: Kind, maxsize: number): AnyQueue {
   }
 }
 
-function start<R>(exportName: string, args: unknown[], name: string): Thread<R, unknown[]> {
-  const thread = new Thread<R, unknown[]>({ target: { module: self, export: exportName }, args, name, daemon: true });
-  thread.start();
-  return thread;
-}
-
-async function finish<R>(thread: Thread<R, unknown[]>): Promise<R> {
-  await thread.join();
-  if (thread.error !== undefined) throw thread.error;
-  return thread.result as R;
+/** Starts a daemon thread on this file's export `exportName`. */
+function start<R = unknown>(exportName: string, args: unknown[], name = exportName): Thread<R, unknown[]> {
+  return startExport<R>(self, exportName, args, name);
 }
 
 /** For a failure message only: the queue's first header cells (its mutex words) and who is alive. */

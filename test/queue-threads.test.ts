@@ -30,6 +30,7 @@ import {
   sleepSync,
   type ExceptHookArgs,
 } from "weft";
+import { finish, startExport } from "./helpers/common.js";
 
 type AnyQueue<X = unknown> = Queue<X> | SimpleQueue<X>;
 
@@ -236,16 +237,9 @@ export function freshHandle(q: AnyQueue<number>, op: "get" | "put"): { outcome: 
 const T = { timeout: 30_000 };
 const self = import.meta.url;
 
+/** Starts a daemon thread on this file's export `exportName`. */
 function start<R = unknown>(exportName: string, args: unknown[], name = exportName): Thread<R, unknown[]> {
-  const thread = new Thread<R, unknown[]>({ target: { module: self, export: exportName }, args, name, daemon: true });
-  thread.start();
-  return thread;
-}
-
-async function finish<R>(thread: Thread<R, unknown[]>): Promise<R> {
-  await thread.join();
-  if (thread.error !== undefined) throw thread.error;
-  return thread.result as R;
+  return startExport<R>(self, exportName, args, name);
 }
 
 /** Waits until the thread has set arrived[0] (it is about to block), then a little longer. */

@@ -12,10 +12,10 @@
  * duration, and every wait that could hang has a generous limit.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { assertClean, runFixture } from "./helpers/common.js";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -143,42 +143,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 function blockUntil(gate: Event, value?: unknown): unknown {
   if (!gate.waitSync({ timeout: 25_000 })) throw new Error("the gate was never opened");
   return value;
-}
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-}
-
-/** Runs `node test/fixtures/<script>`; kills it (killed: true) if it does not end by itself. */
-function runFixture(script: string, args: string[] = [], killAfterMs = 25_000): Promise<Outcome> {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT; // a plain script, not a test file
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL(script, fixtures)), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let killed = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => {
-      killed = true;
-      child.kill("SIGKILL");
-    }, killAfterMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr, killed });
-    });
-  });
-}
-
-function assertClean(run: Outcome): void {
-  const detail = `\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
-  assert.equal(run.killed, false, `the process did not end by itself${detail}`);
-  assert.equal(run.code, 0, `exit code ${run.code}${detail}`);
 }
 
 if (isMainThread) registerTests();
@@ -996,7 +960,18 @@ function registerTests(): void {
       initargs: [runs],
     });
     assert.equal(await pool.submit((x: number) => x + 1, 1), 2);
-    await sleep(1000);
+    // Wait (a hang guard, not a timing assert) until the second worker's failure broke the
+    // pool; tasks submitted meanwhile run on the first worker.
+    const brokenNow = (): boolean => {
+      try {
+        pool.submit((x: number) => x, 1);
+        return false;
+      } catch (error) {
+        return error instanceof BrokenExecutorError;
+      }
+    };
+    await until(brokenNow, "the pool is broken");
+    await sleep(500); // time for a replacement, had one been started, to run the initializer
     assert.equal(Atomics.load(runs.array, 0), 2, "only the two workers ever ran the initializer");
     assert.throws(() => pool.submit((x: number) => x, 1), BrokenExecutorError);
     await pool.shutdown({ wait: false });

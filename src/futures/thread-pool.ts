@@ -446,7 +446,7 @@ export class ThreadPoolExecutor {
     // An idle pool has no pump: take what the worker left (a failed initializer reports the
     // pool broken that way) before replacing it, or an idle pool whose initializer fails
     // would replace its workers forever.
-    if (!this.#pumping) for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
+    if (!this.#pumping) this.#drainResults();
     if (!this.#shutdown || this.#unfinished > 0) this.#ensureWorkers();
     // Wake the pump so that it sees what changed.
     if (this.#pumping) this.#results._putNow([0, OK, undefined]);
@@ -463,7 +463,7 @@ export class ThreadPoolExecutor {
     const owned = new Set<number>();
     for (const worker of this.#workers) owned.add(Atomics.load(worker.current, 0));
     const taken = this.#tasks._taken();
-    for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
+    this.#drainResults();
     for (let slot = 0; slot < SLOTS; slot++) {
       const future = this.#slots[slot];
       if (future === undefined || future.done() || ((taken - future.seq) | 0) <= 0 || owned.has(future.id)) continue;
@@ -483,7 +483,7 @@ export class ThreadPoolExecutor {
     this.#pumping = true;
     try {
       while (this.#unfinished > 0) {
-        for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
+        this.#drainResults();
         this.#feedBacklog();
         if (this.#unfinished === 0) break;
         await this.#results._whenNotEmpty();
@@ -491,6 +491,11 @@ export class ThreadPoolExecutor {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Settles every outcome the workers have put so far. */
+  #drainResults(): void {
+    for (let outcome = this.#results._takeNow(); outcome !== NOTHING; outcome = this.#results._takeNow()) this.#settle(outcome);
   }
 
   #settle([id, status, value]: Outcome): void {

@@ -45,8 +45,8 @@ const CELLS = 4;
  * parks. With a short spin a contended fair lock convoys: once a waiter is parked, each
  * release hands the lock to it through the kernel (~46 µs), the releaser, queued again,
  * runs out of spin meanwhile and parks too, and so every hand-off pays a wake-up. Two
- * threads incrementing under a fair lock: 0.2–1.9M incs/s with 200 tight looks, 2.8–4.8M
- * with these (measured here), parks falling from ~16k/s to ~50/s per thread.
+ * threads incrementing under a fair lock (bench group 3): 0.15–0.6M incs/s with 200 tight
+ * looks, 2.3–3.3M with these; parks fell from ~16k/s to ~50/s per thread.
  */
 const FAIR_LOOKS = 60;
 const FAIR_LOOK_MAX_LOG2 = 10;

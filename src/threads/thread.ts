@@ -278,10 +278,13 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     started.delete(this.#ident as number);
     if (failed && !quietThreads.has(this)) reportThreadException({ error: this.#error, thread: this });
     this.#resolveDone?.();
-    // As a reaction on #whenDone would: after the joins that wait on it directly.
-    void this.#whenDone?.then(() => {
-      for (const ended of [...this.#joinWaiters]) ended();
-    });
+    // As a reaction on #whenDone would: after the joins that wait on it directly. (A join
+    // that comes later finds #done set and adds nothing; each waiter leaves the set itself.)
+    if (this.#joinWaiters.size > 0) {
+      void this.#whenDone?.then(() => {
+        for (const ended of this.#joinWaiters) ended();
+      });
+    }
   }
 
   /**
