@@ -4,7 +4,7 @@
  */
 export { RuntimeError, ValueError, MainThreadBlockingError, BrokenBarrierError, TimeoutError } from "./core/errors.js";
 export { configure, type WeftConfig } from "./core/config.js";
-export { isMainThread } from "./core/identity.js";
+export { isHomeThread as isMainThread } from "./core/identity.js";
 export type { WaitOptions, AcquireOptions } from "./core/timeouts.js";
 export type { HeldGuard } from "./sync/holdable.js";
 export { Lock, type LockOptions } from "./sync/lock.js";

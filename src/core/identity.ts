@@ -3,31 +3,63 @@
  *
  * Idents (and the N of "Thread-N") come from one shared counter (handed to every weft thread when it starts), so an
  * ident is unique among all threads of the process, and a lock word can name its holder.
- * The main thread is ident 1. Code running in a worker that weft did not start gets an
- * ident derived from its `threadId`, above the range the counter hands out.
+ *
+ * The thread that owns a weft world's threads, its *home*, is the process's main thread
+ * (ident 1), or a worker that weft did not start (a vitest or piscina worker, a raw
+ * `Worker`): weft loaded there sets up a world of its own (its own heap, thread table and
+ * counter, whose idents start in a range derived from the worker's threadId), and the
+ * threads it starts run on carriers it owns.
  */
-import { isMainThread as onMainThread, threadId } from "node:worker_threads";
+import { isMainThread as onMainThread, threadId, workerData } from "node:worker_threads";
 
-/** True on the process's main thread (Python's `threading.main_thread() is current_thread()`). */
+/** What a carrier's workerData carries, so that weft knows it runs on a thread it started. */
+export const CARRIER_MARK = "__weftCarrier";
+
+const onCarrier = !onMainThread && (workerData as Record<string, unknown> | null | undefined)?.[CARRIER_MARK] === true;
+
+/** The shared memory a carrier's home hands it, mapped by each core module as it loads. */
+export interface HomeMemory {
+  readonly identCounter: SharedArrayBuffer;
+  readonly registry: SharedArrayBuffer;
+  readonly heap: SharedArrayBuffer;
+}
+
+/** The home's memory on a carrier; `undefined` in a home thread, which makes its own. */
+export const homeMemory: HomeMemory | undefined = onCarrier ? (workerData as HomeMemory) : undefined;
+
+/** True on the process's main thread: the one whose event loop blocking calls must not stop. */
 export const isMainThread: boolean = onMainThread;
 
-/** Idents from here up belong to workers that weft did not start. */
+/**
+ * True in the home thread of this weft world: the main thread, or a worker weft did not
+ * start; false in every thread weft started. It is the public `isMainThread`, the guard
+ * a module target's file puts around code that must run only once.
+ */
+export const isHomeThread: boolean = !onCarrier;
+
+/** Idents from here up were given to code on a carrier before its first thread. */
 export const FOREIGN_IDENT_BASE = 0x40000000;
 
-let identCounter: Int32Array = new Int32Array(new SharedArrayBuffer(8));
-if (isMainThread) identCounter[0] = 1;
+/**
+ * The shared counter: [0] the last ident handed out, [1] the last N of "Thread-N", [2] the
+ * home thread's ident. A carrier maps its home's counter from its workerData at once, so
+ * that every module sees the home's ident as it loads.
+ */
+const identCounter: Int32Array = new Int32Array(homeMemory?.identCounter ?? new SharedArrayBuffer(12));
+if (homeMemory === undefined) {
+  identCounter[2] = onMainThread ? 1 : 0x10000000 + (threadId % 0x1000) * 0x10000;
+  identCounter[0] = identCounter[2];
+}
+
+/** The home thread's ident: 1 on the main thread, else the start of the home worker's own range. */
+export const homeIdent: number = identCounter[2];
 
 /** The ident of the code running now; changes when a warm worker starts the next thread. */
-export let currentIdent: number = isMainThread ? 1 : FOREIGN_IDENT_BASE + threadId;
+export let currentIdent: number = isHomeThread ? homeIdent : FOREIGN_IDENT_BASE + threadId;
 
 /** The shared counter, to hand to a new worker. */
 export function identCounterBuffer(): SharedArrayBuffer {
   return identCounter.buffer as SharedArrayBuffer;
-}
-
-/** Installs the shared counter in a worker that weft started. */
-export function adoptIdentCounter(buffer: SharedArrayBuffer): void {
-  identCounter = new Int32Array(buffer);
 }
 
 /** Hands out a fresh ident, unique in the process. */

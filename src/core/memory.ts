@@ -26,6 +26,7 @@
  *           payload from byte 8 (8-byte aligned), 2^k - 8 bytes; a free block keeps the
  *           next free block's offset in its first payload cell.
  */
+import { homeMemory } from "./identity.js";
 import { lockMutex, unlockMutex } from "./mutex.js";
 
 const HEAP_INITIAL = 256 * 1024;
@@ -47,13 +48,14 @@ export interface SharedBlock {
   readonly byteLength: number;
 }
 
-let heap: SharedArrayBuffer = newHeap();
-let words = new Int32Array(heap);
-
 /**
- * A fresh heap. The main thread's is the process's; a worker that weft did not start
- * makes its own for what it allocates (and can still use blocks of other heaps it is sent).
+ * The heap of this weft world: a home thread makes it, a carrier maps its home's as this
+ * module loads (so every copy of weft loaded on the carrier maps the same one).
  */
+const heap: SharedArrayBuffer = homeMemory?.heap ?? newHeap();
+const words = new Int32Array(heap);
+
+/** A fresh heap, for a home thread (the main thread, or a worker that weft did not start). */
 function newHeap(): SharedArrayBuffer {
   const buffer = new SharedArrayBuffer(HEAP_INITIAL, { maxByteLength: HEAP_MAX });
   const header = new Int32Array(buffer);
@@ -62,19 +64,9 @@ function newHeap(): SharedArrayBuffer {
   return buffer;
 }
 
-function mapHeap(buffer: SharedArrayBuffer): void {
-  heap = buffer;
-  words = new Int32Array(buffer);
-}
-
 /** The heap, to hand to a new worker. */
 export function heapBuffer(): SharedArrayBuffer {
   return heap;
-}
-
-/** Maps the process's heap in a worker that weft started. */
-export function adoptHeap(buffer: SharedArrayBuffer): void {
-  mapHeap(buffer);
 }
 
 // The allocator's mutex is the robust one: a thread that dies holding it (a terminated

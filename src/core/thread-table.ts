@@ -10,7 +10,7 @@
  *   [4] NAME_BYTES length of the UTF-8 name that follows
  *   [5..31]        the name, truncated to NAME_CAPACITY bytes
  */
-import { FOREIGN_IDENT_BASE } from "./identity.js";
+import { FOREIGN_IDENT_BASE, homeIdent, homeMemory } from "./identity.js";
 
 const SLOTS = 2048;
 const SLOT_CELLS = 32;
@@ -35,20 +35,15 @@ export interface ThreadRecord {
   readonly name: string;
 }
 
-let cells = new Int32Array(new SharedArrayBuffer(SLOTS * SLOT_CELLS * 4));
-let bytes = new Uint8Array(cells.buffer);
+/** This world's table: a home thread makes it, a carrier maps its home's as this module loads. */
+const cells = new Int32Array(homeMemory?.registry ?? new SharedArrayBuffer(SLOTS * SLOT_CELLS * 4));
+const bytes = new Uint8Array(cells.buffer);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The table's memory, to hand to a new worker. */
 export function registryBuffer(): SharedArrayBuffer {
   return cells.buffer as SharedArrayBuffer;
-}
-
-/** Installs the process's table in a worker that weft started. */
-export function adoptRegistry(buffer: SharedArrayBuffer): void {
-  cells = new Int32Array(buffer);
-  bytes = new Uint8Array(buffer);
 }
 
 /**
@@ -92,10 +87,10 @@ export function isRegistered(slot: number, ident: number): boolean {
 
 /**
  * False only when `ident` is known to have ended: a weft thread that is no longer in the
- * table. The main thread, and threads of workers weft did not start, count as alive.
+ * table. The home thread, and code on a carrier between threads, count as alive.
  */
 export function isIdentAlive(ident: number): boolean {
-  if (ident === 1 || ident >= FOREIGN_IDENT_BASE) return true;
+  if (ident === homeIdent || ident >= FOREIGN_IDENT_BASE) return true;
   for (let slot = 0; slot < SLOTS; slot++) if (Atomics.load(cells, slot * SLOT_CELLS + IDENT) === ident) return true;
   return false;
 }
@@ -126,4 +121,21 @@ export function liveCount(): number {
   let count = 0;
   for (let slot = 0; slot < SLOTS; slot++) if (Atomics.load(cells, slot * SLOT_CELLS + IDENT) > 0) count++;
   return count;
+}
+
+/**
+ * The name of the live thread `ident`, or `undefined` if no live thread has it (for
+ * diagnostics, such as a lock's repr). Reads without locking; a slot reused meanwhile
+ * reads as not found.
+ */
+export function nameOfIdent(ident: number): string | undefined {
+  if (ident <= 0) return undefined;
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const base = slot * SLOT_CELLS;
+    if (Atomics.load(cells, base + IDENT) !== ident) continue;
+    const length = Math.min(Math.max(cells[base + NAME_BYTES], 0), NAME_CAPACITY);
+    const name = decoder.decode(bytes.slice(base * 4 + NAME_AT, base * 4 + NAME_AT + length));
+    return Atomics.load(cells, base + IDENT) === ident ? name : undefined;
+  }
+  return undefined;
 }

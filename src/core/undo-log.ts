@@ -11,13 +11,7 @@
  */
 import { heapBuffer } from "./memory.js";
 
-let words = new Int32Array(heapBuffer());
-
-function heapWords(): Int32Array {
-  // A worker maps the process's heap after this module loaded: follow it.
-  if (words.buffer !== heapBuffer()) words = new Int32Array(heapBuffer());
-  return words;
-}
+const words = new Int32Array(heapBuffer());
 
 /** Records and applies writes so that they can be undone until committed. */
 export class UndoLog {
@@ -31,7 +25,7 @@ export class UndoLog {
 
   /** Writes `value` to heap cell `index`, recording the old value first. */
   set(index: number, value: number): void {
-    const cells = heapWords();
+    const cells = words;
     if (this.#count >= this.capacity) throw new Error("weft: undo log overflow");
     const record = this.at + 1 + this.#count * 2;
     cells[record] = index;
@@ -44,14 +38,14 @@ export class UndoLog {
   /** Ends the operation: what it wrote stands. */
   commit(): void {
     if (this.#count !== 0) {
-      Atomics.store(heapWords(), this.at, 0);
+      Atomics.store(words, this.at, 0);
       this.#count = 0;
     }
   }
 
   /** Undoes an operation a dead thread left unfinished (call while holding its mutex). */
   rollback(): void {
-    const cells = heapWords();
+    const cells = words;
     for (let i = Atomics.load(cells, this.at) - 1; i >= 0; i--) {
       const record = this.at + 1 + i * 2;
       cells[cells[record]] = cells[record + 1];

@@ -28,6 +28,7 @@ import { Future } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
 import { ABORT_MARK, BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
+import { repr } from "../core/repr.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -103,6 +104,17 @@ class PoolFuture<T> extends Future<T> {
       }
     }
     return super.cancel();
+  }
+
+  /**
+   * Python's repr. A task a worker has started shows as running even before this side has
+   * caught up with it (`#catchUp`), without catching up: a repr changes nothing.
+   */
+  override toString(): string {
+    const shown = super.toString();
+    if (!shown.endsWith(" state=pending>") || this.states === undefined || this.id === 0) return shown;
+    if (Atomics.load(this.states, this.id & (SLOTS - 1)) !== stateWord(this.id, RUNNING)) return shown;
+    return `${shown.slice(0, -"pending>".length)}running>`;
   }
 
   /** Mirrors a worker's start into the local state. */
@@ -226,6 +238,16 @@ export class ThreadPoolExecutor {
     if (options.wait === false) return;
     await this.#allDone;
     await Promise.all([...this.#workers].map((worker) => worker.thread.join()));
+  }
+
+  /**
+   * @internal `util.inspect(pool)`: `<ThreadPoolExecutor maxWorkers=2 workers=1 pending=0>`,
+   * then `shutdown` once shut down, or `broken` once an initializer failed. `pending`
+   * counts the tasks submitted and not yet done (running or waiting).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const state = this.#broken !== undefined ? "broken" : this.#shutdown ? "shutdown" : "";
+    return repr("ThreadPoolExecutor", `maxWorkers=${this.#maxWorkers}`, `workers=${this.#workers.size}`, `pending=${this.#unfinished}`, state);
   }
 
   /** `await using pool = new ThreadPoolExecutor()`: shuts down and waits at the end of the block. */
@@ -398,9 +420,9 @@ export class ThreadPoolExecutor {
     });
     quietThread(thread);
     const worker: Worker = { thread, current: current.array as Int32Array, targets };
+    thread.start(); // throws, with nothing to undo, if no worker can be started at all
     this.#workers.add(worker);
     Atomics.add(this.#live, 0, 1);
-    thread.start();
     // Not a join: a pending join keeps the process alive, and an idle pool must not.
     thread._onEnd(() => this.#workerLeft(worker));
   }
@@ -417,7 +439,8 @@ export class ThreadPoolExecutor {
       // pool; a replacement would most likely die the same way, again and again.
       const cause = worker.thread.error;
       const where = this.#initializer === null ? "as it started" : "in its initializer";
-      this.#breakPool(new WorkerCrashedError(`worker ${worker.thread.name} died ${where}${cause instanceof Error ? `: ${cause.message}` : " (it exited with code 0)"}`));
+      const crash = new WorkerCrashedError(`worker ${worker.thread.name} died ${where}${cause instanceof Error ? `: ${cause.message}` : " (it exited with code 0)"}`);
+      this.#breakPool(crash, this.#initializer === null ? "A worker thread died as it started" : undefined);
     }
     // A worker clears `current` after each task, so one that ended with it set died mid-task
     // (also by `process.exit(0)`, which leaves no error on the thread).
@@ -527,9 +550,10 @@ export class ThreadPoolExecutor {
     for (let i = 0; i < this.#workers.size; i++) this.#tasks._putNow(STOP);
   }
 
-  #breakPool(cause: unknown): void {
+  /** `what` went wrong; by default, as in Python, an initializer failed. */
+  #breakPool(cause: unknown, what = "A thread initializer failed"): void {
     if (this.#broken !== undefined) return;
-    this.#broken = new BrokenExecutorError(`A thread initializer failed, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.#broken = new BrokenExecutorError(`${what}, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
     const failed = [...this.#takeBacklog().map((queued) => queued.future), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
     this.#slots.fill(undefined);
     for (const future of failed) {

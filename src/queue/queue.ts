@@ -26,6 +26,7 @@ import {
 } from "./layout.js";
 import { RingView, Scratch, destroyRing, finishTake, initRing, repairConsumer, repairProducer, ringPut, ringTake, type TakenItem } from "./ring.js";
 import { checkOrderable, freeBlock, lifoStore, priorityStore, type ItemStore } from "./stores.js";
+import { repr } from "../core/repr.js";
 
 /**
  * A getter that finds the queue empty looks again every 2^GET_LOOK_LOG2 loop iterations
@@ -316,6 +317,17 @@ abstract class QueueBase<T> {
         throw error;
       }
     }
+  }
+
+  /** @internal `util.inspect(queue)`: `<Queue qsize=3 maxsize=10>` (0: unbounded), `shutdown` once shut down. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const cells = this.cells;
+    return repr(
+      this.constructor.name,
+      `qsize=${Math.max(0, this.qsize())}`,
+      cells[KIND] === SIMPLE ? "" : `maxsize=${cells[MAXSIZE]}`,
+      this.isShutdown ? "shutdown" : "",
+    );
   }
 
   /** @internal */

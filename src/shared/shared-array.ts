@@ -24,6 +24,7 @@ import {
 } from "../transport/shareable.js";
 import { Lock } from "../sync/lock.js";
 import { bytesOf, checkElement, checkType, viewOf, type SharedElement, type SharedType, type SharedTypedArray } from "./element-type.js";
+import { formatItems, repr } from "../core/repr.js";
 
 /** The most bytes one array may take: a block of the shared heap is at most half of it (core/memory.ts). */
 const MAX_BYTES = 256 * 1024 * 1024;
@@ -92,6 +93,11 @@ export class SharedArray<T extends SharedType = SharedType> {
   /** The number of elements. */
   get length(): number {
     return this.array.length;
+  }
+
+  /** @internal `util.inspect(array)`: `<SharedArray int32(3) [1, 2, 3]>`, the first 10 elements at most. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return repr("SharedArray", `${this.type}(${this.array.length})`, formatItems(this.array));
   }
 
   /** @internal */

@@ -34,6 +34,7 @@ import {
   type SharedElement,
   type SharedType,
 } from "./element-type.js";
+import { formatElement, repr } from "../core/repr.js";
 
 // Thread-local scratch space to move a float's bits in and out of an integer cell.
 const scratch = new ArrayBuffer(8);
@@ -176,6 +177,11 @@ export class SharedValue<T extends SharedType = SharedType> {
       );
     }
     return this.#codec;
+  }
+
+  /** @internal `util.inspect(value)`: `<SharedValue int32 5>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return repr("SharedValue", this.type, formatElement(this.value));
   }
 
   /** @internal */

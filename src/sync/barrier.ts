@@ -50,6 +50,7 @@ import {
 import { closureHint, compileSource, describeTarget, type TargetDescriptor } from "../transport/target.js";
 import { Condition } from "./condition.js";
 import { Lock } from "./lock.js";
+import { repr } from "../core/repr.js";
 
 const STATE = 0;
 const COUNT = 1;
@@ -329,7 +330,7 @@ export class Barrier {
   #runAction(): unknown {
     const action = this.#action;
     if (action === null || action.kind !== "source") return undefined;
-    const fn = compileSource(action.source, action.name);
+    const fn = compileSource(action);
     try {
       return fn();
     } catch (error) {
@@ -353,6 +354,11 @@ export class Barrier {
     while (!lock.acquireSync({ blocking: false })) {
       // spin
     }
+  }
+
+  /** @internal `util.inspect(barrier)`: `<Barrier waiting=1/3>`, `<Barrier waiting=0/3 broken>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return repr("Barrier", `waiting=${this.nWaiting}/${this.parties}`, this.broken ? "broken" : "");
   }
 
   /** @internal */

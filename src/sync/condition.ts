@@ -53,6 +53,7 @@ import {
 import { Holdable } from "./holdable.js";
 import { Lock } from "./lock.js";
 import { RLock } from "./rlock.js";
+import { inspect } from "node:util";
 
 const SEQ = 0;
 const WAITERS = 1;
@@ -249,6 +250,11 @@ export class Condition extends Holdable {
     const lock = this.#lock;
     if (lock instanceof RLock) await lock._acquireRestore(saved);
     else await lock.acquire();
+  }
+
+  /** @internal `util.inspect(condition)`: `<Condition(<RLock unlocked>, waiters=0)>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `<Condition(${inspect(this.#lock)}, waiters=${Atomics.load(this.cells, WAITERS)})>`;
   }
 
   /** @internal */

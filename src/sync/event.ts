@@ -23,6 +23,7 @@ import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { repr } from "../core/repr.js";
 
 const STATE = 0;
 const WAITERS = 1;
@@ -134,6 +135,11 @@ export class Event {
       Atomics.sub(cells, WAITERS, 1);
     }
     return woken || this.isSet();
+  }
+
+  /** @internal `util.inspect(event)`: `<Event set>` / `<Event unset>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return repr("Event", this.isSet() ? "set" : "unset");
   }
 
   /** @internal */

@@ -32,6 +32,7 @@ import { checkOptions, deadlineOf, remaining, throwIfAborted, type AcquireOption
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
+import { lockState, repr } from "../core/repr.js";
 
 const STATE = 0;
 const OWNER = 1;
@@ -315,6 +316,12 @@ export class Lock extends Holdable {
     // One of them may have parked on HANDOFF since the notify found nobody: wake it, or it
     // would sleep on a free lock.
     if (Atomics.compareExchange(cells, STATE, HANDOFF, FREE) === HANDOFF) unpark(cells, STATE, 1);
+  }
+
+  /** @internal `util.inspect(lock)`: `<Lock unlocked>`, `<Lock locked by worker-1>`, `<Lock fair unlocked>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const owner = this._owner();
+    return repr("Lock", this.#fair ? "fair" : "", lockState(owner, owner !== 0 || this.locked()));
   }
 
   /** @internal */

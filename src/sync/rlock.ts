@@ -31,6 +31,7 @@ import {
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
+import { lockState, repr } from "../core/repr.js";
 import { Lock, type LockOptions } from "./lock.js";
 
 const COUNT = 0;
@@ -174,6 +175,14 @@ export class RLock extends Holdable {
     if (cells[COUNT] === MAX_COUNT) throw new RuntimeError("RLock: too many recursive acquisitions (recursion count overflow)");
     cells[COUNT] += 1;
     return true;
+  }
+
+  /** @internal `util.inspect(rlock)`: `<RLock unlocked>`, `<RLock locked by worker-1 count=2>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const owner = this.lock._owner();
+    const locked = owner !== 0 || this.lock.locked();
+    // COUNT is the owner's (see the top of this file): another thread reads a snapshot.
+    return repr("RLock", this.fair ? "fair" : "", lockState(owner, locked), locked ? `count=${this.cells[COUNT]}` : "");
   }
 
   /** @internal */

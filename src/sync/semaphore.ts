@@ -24,6 +24,7 @@ import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type Acq
 import { allocateCells, blockOf } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
+import { repr } from "../core/repr.js";
 
 const VALUE = 0;
 const WAITERS = 1;
@@ -168,6 +169,13 @@ export class Semaphore extends Holdable {
     } finally {
       Atomics.sub(cells, WAITERS, 1);
     }
+  }
+
+  /** @internal `util.inspect(semaphore)`: `<Semaphore value=3>`, `<BoundedSemaphore value=1/3>`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const bound = this.cells[BOUND];
+    const value = Atomics.load(this.cells, VALUE);
+    return repr(this.constructor.name, bound === UNBOUNDED ? `value=${value}` : `value=${value}/${bound}`);
   }
 
   /** @internal */

@@ -10,8 +10,7 @@
  */
 import { threadId, workerData, type MessagePort } from "node:worker_threads";
 import { configure } from "../core/config.js";
-import { adoptIdentCounter, enterThread } from "../core/identity.js";
-import { adoptHeap } from "../core/memory.js";
+import { enterThread } from "../core/identity.js";
 import { decode, encode } from "../transport/encode.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
@@ -19,13 +18,10 @@ import "../index.js"; // registers every shared-object kind, so arguments revive
 import { ThreadInfo, setCurrentThread } from "./current.js";
 import { deliverCrash, setStarterPort } from "./launcher.js";
 import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage } from "./protocol.js";
-import { adoptRegistry, unregisterThread } from "../core/thread-table.js";
+import { unregisterThread } from "../core/thread-table.js";
 import { writeStdioDirectly } from "./stdio.js";
 
 const data = workerData as CarrierData;
-adoptIdentCounter(data.identCounter);
-adoptHeap(data.heap);
-adoptRegistry(data.registry);
 writeStdioDirectly();
 
 const baselineGlobals = new Set(Object.getOwnPropertyNames(globalThis));

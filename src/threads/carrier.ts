@@ -17,10 +17,14 @@
  * rounds after a burst lost half their speed to the tear-downs). An idle carrier costs
  * ~9 MiB of memory here.
  */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
-import { WorkerCrashedError } from "../core/errors.js";
-import { identCounterBuffer } from "../core/identity.js";
+import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
+import { CARRIER_MARK, identCounterBuffer } from "../core/identity.js";
+import { PACKAGE_NAME } from "../core/package.js";
 import { heapBuffer } from "../core/memory.js";
 import { encodeError } from "../transport/errors.js";
 import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
@@ -35,7 +39,61 @@ export interface CarrierClient {
   crashed(error: Error, exitCode: number): void;
 }
 
-const carrierEntry = new URL("./carrier-main.js", import.meta.url);
+/**
+ * The carrier's entry file: beside this one, or, when weft was bundled into a program (and
+ * its files are not beside the bundle), the installed package's. `undefined` when neither
+ * is there: starting a thread then says what to do.
+ */
+const carrierEntry: URL | undefined = (() => {
+  const beside = new URL("./carrier-main.js", import.meta.url);
+  if (existsSync(beside)) return beside;
+  for (const from of [process.argv[1], `${process.cwd()}/`]) {
+    if (!from) continue;
+    try {
+      const manifest = createRequire(from).resolve(`${PACKAGE_NAME}/package.json`);
+      const installed = new URL("./dist/threads/carrier-main.js", pathToFileURL(manifest));
+      if (existsSync(installed)) return installed;
+    } catch {
+      // not installed where the program runs: try the next place
+    }
+  }
+  return undefined;
+})();
+
+function missingEntry(): RuntimeError {
+  const here = fileURLToPath(import.meta.url);
+  return new RuntimeError(
+    `weft cannot start a thread: its worker entry (carrier-main.js) is not beside ${here}, so weft was bundled into that file, ` +
+      `and no installed ${PACKAGE_NAME} package was found from ${process.cwd()}. Mark ${PACKAGE_NAME} as external in the bundler ` +
+      `(esbuild: --external:${PACKAGE_NAME}; rollup/vite: external: ["${PACKAGE_NAME}"]; webpack: externals) and install it beside the bundle`,
+  );
+}
+
+/**
+ * What a worker is started with: the process's execArgv, less what only makes sense for the
+ * process's own entry (code given with `-e`/`-p`, `--input-type`, stdin, the REPL, the
+ * test runner, watch mode). A worker inherits execArgv by default, and these make it fail
+ * at boot (`--input-type` with ERR_INPUT_TYPE_NOT_ALLOWED).
+ */
+export const workerExecArgv: readonly string[] = (() => {
+  const kept: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") ? [arg.split("=", 1)[0], arg.includes("=")] : [arg, false];
+    if (/^-[a-z]*[ep]$/i.test(flag) || flag === "--eval" || flag === "--print") {
+      if (!inline) i++; // the code that follows
+      continue;
+    }
+    if (flag === "--input-type" || flag === "--watch-path") {
+      if (!inline) i++;
+      continue;
+    }
+    if (["-", "-i", "--interactive", "--test", "--watch", "-c", "--check", "--test-only"].includes(flag)) continue;
+    kept.push(arg);
+  }
+  return kept;
+})();
 const MAX_IDLE = Math.max(8, 2 * availableParallelism());
 const IDLE_KEEP_MS = 10_000;
 /** Idle carriers, the most recently used last (taken first: its JIT state is the warmest). */
@@ -67,9 +125,10 @@ export class Carrier {
   #dead = false;
 
   constructor(resourceLimits?: ResourceLimits) {
+    if (carrierEntry === undefined) throw missingEntry();
     const { port1, port2 } = new MessageChannel();
-    const data: CarrierData = { port: port2, identCounter: identCounterBuffer(), registry: registryBuffer(), heap: heapBuffer() };
-    this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
+    const data: CarrierData = { [CARRIER_MARK]: true, port: port2, identCounter: identCounterBuffer(), registry: registryBuffer(), heap: heapBuffer() };
+    this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, execArgv: [...workerExecArgv], stdout: false, stderr: false });
     this.#port = port1;
     this.#pooled = resourceLimits === undefined;
     this.#port.on("message", (message: DoneMessage | SpawnMessage) => this.#onMessage(message));

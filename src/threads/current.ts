@@ -1,9 +1,10 @@
 /**
  * What a thread knows of itself and of the main thread, in every thread.
  */
-import { currentIdent, isMainThread } from "../core/identity.js";
+import { currentIdent, homeIdent, isHomeThread } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
 import { MAIN, isRegistered, registerThread } from "../core/thread-table.js";
+import { threadRepr } from "../core/repr.js";
 
 /** What can be asked of any thread, wherever it is seen from. */
 export interface ThreadHandle {
@@ -30,7 +31,12 @@ export class ThreadInfo implements ThreadHandle {
   ) {}
 
   isAlive(): boolean {
-    return this.ident === 1 || isRegistered(this.slot, this.ident);
+    return this.ident === homeIdent || isRegistered(this.slot, this.ident);
+  }
+
+  /** @internal `util.inspect(info)`: `<_MainThread(MainThread, started 1)>`, `<Thread(worker-1, started 7)>`, as Python. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return threadRepr(this.ident === homeIdent ? "_MainThread" : "Thread", this.name, true, !this.isAlive(), this.daemon, this.ident);
   }
 
   /** Joining is for the thread's starter (a `Thread`); joining the main thread from itself is an error. */
@@ -42,13 +48,13 @@ export class ThreadInfo implements ThreadHandle {
 }
 
 /** The main thread, as every thread sees it. */
-export const MAIN_THREAD = new ThreadInfo("MainThread", 1, 0, false, 0);
+export const MAIN_THREAD = new ThreadInfo("MainThread", homeIdent, 0, false, 0);
 
 let current: ThreadHandle = MAIN_THREAD;
 
 /** The thread running this code (Python's `threading.current_thread()`). */
 export function currentThread(): ThreadHandle {
-  return isMainThread ? MAIN_THREAD : current;
+  return isHomeThread ? MAIN_THREAD : current;
 }
 
 /** The main thread (Python's `threading.main_thread()`). */
@@ -66,4 +72,4 @@ export function setCurrentThread(handle: ThreadHandle): void {
   current = handle;
 }
 
-if (isMainThread) registerThread(1, "MainThread", MAIN);
+if (isHomeThread) registerThread(homeIdent, "MainThread", MAIN);

@@ -6,7 +6,7 @@
  * `joinSync` in the starting thread finds it without the main thread's help.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
-import { isMainThread } from "../core/identity.js";
+import { isHomeThread } from "../core/identity.js";
 import { decodeError } from "../transport/errors.js";
 import { takeCarrier, type CarrierClient } from "./carrier.js";
 import type { CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
@@ -23,13 +23,13 @@ const children = new Map<number, { client: CarrierClient; port: MessagePort }>()
 
 /** Starts `run` on a carrier, reporting to `client`. */
 export function launch(run: RunMessage, client: CarrierClient, resourceLimits?: ResourceLimits): Launched {
-  if (isMainThread) {
+  if (isHomeThread) {
     const carrier = takeCarrier(resourceLimits);
     setNativeId(run.slot, carrier.threadId);
     carrier.run(run, client);
     return { pump: () => carrier.pump() };
   }
-  if (starterPort === undefined) throw new Error("weft: this worker was not started by weft, so it cannot start threads");
+  if (starterPort === undefined) throw new Error("weft: internal error: a carrier has no port to its home thread");
   const { port1, port2 } = new MessageChannel();
   const settle = (message: DoneMessage): void => {
     if (children.delete(run.ident)) {

@@ -54,6 +54,8 @@ export interface CrashedMessage {
 
 /** What a carrier is given when it starts. */
 export interface CarrierData {
+  /** Tells weft, as it loads in the worker, that it runs on a carrier (core/identity.ts). */
+  readonly __weftCarrier: true;
   readonly port: MessagePort;
   readonly identCounter: SharedArrayBuffer;
   readonly registry: SharedArrayBuffer;

@@ -13,17 +13,19 @@ import type { ResourceLimits } from "node:worker_threads";
 import { currentConfig } from "../core/config.js";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
 import { allocateIdent, nextThreadNumber } from "../core/identity.js";
+import { PACKAGE_NAME } from "../core/package.js";
 import { assertMayBlock, holdLoop, parkSync, releaseLoop } from "../core/parking.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { decode, encode } from "../transport/encode.js";
 import { decodeError } from "../transport/errors.js";
-import { describeTarget, targetName, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
+import { bootstrappingModule, describeTarget, targetName, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import type { CarrierClient } from "./carrier.js";
 import { launch, type Launched } from "./launcher.js";
 import { MAIN_THREAD, ThreadInfo, currentThread, type ThreadHandle } from "./current.js";
 import { reportThreadException } from "./excepthook.js";
 import { FINISHED, RUNNING, type DoneMessage, type RunMessage } from "./protocol.js";
 import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "../core/thread-table.js";
+import { threadRepr } from "../core/repr.js";
 
 /** Options of the {@link Thread} constructor. */
 export interface ThreadOptions<R, A extends unknown[]> {
@@ -144,6 +146,15 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   /** Starts the thread. Arguments that cannot be sent throw a `TypeError` naming their path, before anything starts. */
   start(): void {
     if (this.#ident !== null) throw new RuntimeError("threads can only be started once");
+    const bootstrapping = bootstrappingModule();
+    if (bootstrapping !== undefined) {
+      throw new RuntimeError(
+        `An attempt has been made to start a new thread before the current thread has finished its bootstrapping phase: ` +
+          `thread "${currentThread().name}" is importing ${bootstrapping} to find its target, and that module's top level starts a thread, ` +
+          `so every thread would start another. Put the code that starts threads in that module inside ` +
+          `\`if (isMainThread) { ... }\` (import { isMainThread } from "${PACKAGE_NAME}"), as Python's \`if __name__ == "__main__":\``,
+      );
+    }
     const args = encode(this.#args, "args");
     const ident = allocateIdent();
     const control = new Int32Array(new SharedArrayBuffer(4));
@@ -172,7 +183,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       this.#launched = launch(run, client, this.#resourceLimits);
     } catch (error) {
       // The arguments passed our checks but not structured cloning (a MessagePort, a
-      // Proxy): undo the start, so that nothing started, as the contract promises.
+      // Proxy), or no worker could be started: undo the start, so that nothing started.
       started.delete(ident);
       unregisterThread(this.#slot, ident);
       this.#slot = -1;
@@ -180,6 +191,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       this.#control = undefined;
       this.#whenDone = undefined;
       this.#resolveDone = undefined;
+      if (error instanceof RuntimeError) throw error; // no worker to run it on (carrier.ts)
       const reason = error instanceof Error ? error.message : String(error);
       throw new TypeError(`args: cannot be sent to a thread: ${reason}`, { cause: error });
     }
@@ -285,6 +297,15 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
         for (const ended of this.#joinWaiters) ended();
       });
     }
+  }
+
+  /**
+   * @internal `util.inspect(thread)`: Python's repr, `<Thread(worker-1, initial)>`,
+   * `<Thread(worker-1, started daemon 7)>`, `<Thread(worker-1, stopped 7)>` (the number is the ident).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const started = this.#ident !== null;
+    return threadRepr(this.constructor.name, this.#name, started, started && !this.isAlive(), this.#daemon, this.#ident);
   }
 
   /**

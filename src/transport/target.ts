@@ -5,6 +5,9 @@
  * This module knows nothing of worker_threads: the same descriptors serve threads, pools
  * and (later) processes and machines.
  */
+import { prepareModuleImport } from "./typescript-loader.js";
+import { compilerHelpers, helpersUsedBy } from "./compiler-helpers.js";
+import { locateFunction, type SourceLocation } from "./location.js";
 
 /** A module export to run: `{ module: import.meta.url, export: "worker" }`. */
 export interface ModuleTarget {
@@ -19,7 +22,7 @@ export type Target<F extends (...args: never[]) => unknown = (...args: never[]) 
 
 /** A target reduced to plain data. */
 export type TargetDescriptor =
-  | { readonly kind: "source"; readonly source: string; readonly name: string }
+  | { readonly kind: "source"; readonly source: string; readonly name: string; readonly location?: SourceLocation }
   | { readonly kind: "module"; readonly module: string; readonly export: string };
 
 /** Turns a target into plain data, or throws a `TypeError` that names `argName`. */
@@ -29,14 +32,22 @@ export function describeTarget(target: unknown, argName: string): TargetDescript
     if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
       throw new TypeError(`${argName}: a built-in or bound function cannot be sent to a thread; wrap it in a self-contained function`);
     }
-    return { kind: "source", source, name: target.name };
+    const location = locateFunction(target as (...args: never[]) => unknown, source);
+    return location === undefined ? { kind: "source", source, name: target.name } : { kind: "source", source, name: target.name, location };
   }
   if (typeof target === "object" && target !== null && "module" in target && "export" in target) {
     const { module, export: exportName } = target as ModuleTarget;
     if (typeof exportName !== "string" || exportName === "") {
       throw new TypeError(`${argName}.export: expected the name of an exported function, got ${typeof exportName}`);
     }
-    return { kind: "module", module: moduleUrl(module, `${argName}.module`), export: exportName };
+    const url = moduleUrl(module, `${argName}.module`);
+    if (/\/\[(?:eval|stdin)\d*\]$/.test(url)) {
+      throw new TypeError(
+        `${argName}.module: ${url} is code given with \`node -e\` or on stdin, which has no file a thread can import; ` +
+          `ship a self-contained function as the target instead, or put the code in a file`,
+      );
+    }
+    return { kind: "module", module: url, export: exportName };
   }
   throw new TypeError(
     `${argName}: expected a function or { module, export }, got ${target === null ? "null" : typeof target}`,
@@ -59,30 +70,41 @@ export function targetName(descriptor: TargetDescriptor): string {
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;
+type SourceDescriptor = Extract<TargetDescriptor, { kind: "source" }>;
 
 const compiled = new Map<string, AnyFunction>();
 
 /**
  * Compiles a function from its source text, in this thread's global scope (so it sees
- * globals, not the variables of the module it was written in). Cached by source.
+ * globals, not the variables of the module it was written in), with the compiler helpers
+ * it calls in scope. Cached by source and file.
  */
-export function compileSource(source: string, name: string): AnyFunction {
-  let fn = compiled.get(source);
+export function compileSource(descriptor: SourceDescriptor): AnyFunction {
+  const key = descriptor.location === undefined ? descriptor.source : `${descriptor.location.file}\0${descriptor.source}`;
+  let fn = compiled.get(key);
   if (fn === undefined) {
-    fn = evaluateFunction(source, name);
-    compiled.set(source, fn);
+    fn = evaluateFunction(descriptor);
+    compiled.set(key, fn);
   }
   return fn;
 }
 
-function evaluateFunction(source: string, name: string): AnyFunction {
+function evaluateFunction({ source, name, location }: SourceDescriptor): AnyFunction {
+  const helpers = helpersUsedBy(source);
+  // The text goes at the line and column it was written at, and the script is named after
+  // its file, so that the thread's stack points into the user's code.
+  const line = location?.line ?? 1;
+  const lead = "\n".repeat(Math.max(0, line - 2));
+  const indent = " ".repeat(Math.max(0, (location?.column ?? 1) - 1));
+  const sourceUrl = location === undefined ? "" : `\n//# sourceURL=${location.file.replace(/\s/g, encodeURIComponent)}`;
   // Arrow functions, `function` and `class` expressions parse as they are; a method
   // written in shorthand (`worker(x) { ... }`) parses once it is put back in an object.
-  const attempts = [`return (${source});`, `return ({ ${source} })[${JSON.stringify(name)}];`];
-  for (const body of attempts) {
+  const forms: [string, string][] = [["(", ")"], ["({ ", ` })[${JSON.stringify(name)}]`]];
+  for (const [open, close] of forms) {
+    const code = `${lead}(function (${helpers.join(", ")}) { return ${open}\n${indent}${source}\n${close}; })${sourceUrl}`;
     let fn: unknown;
     try {
-      fn = new Function(body)();
+      fn = ((0, eval)(code) as (...helpers: unknown[]) => unknown)(...helpers.map((helper) => compilerHelpers[helper]));
     } catch (error) {
       if (error instanceof SyntaxError) continue;
       throw error;
@@ -92,10 +114,29 @@ function evaluateFunction(source: string, name: string): AnyFunction {
   throw new TypeError(`cannot rebuild the function ${name || "(anonymous)"} from its source in the thread`);
 }
 
+let importing: string | undefined;
+
+/**
+ * The module this thread is importing to find its target, while its top level runs. A
+ * thread started then is the missing `isMainThread` guard's runaway recursion (each thread
+ * imports the module, which starts another thread), which Python's spawn refuses as
+ * "bootstrapping"; Thread.start() asks this to refuse it too.
+ */
+export function bootstrappingModule(): string | undefined {
+  return importing;
+}
+
 /** Resolves a target to the function to call, importing its module if needed. */
 export async function resolveTarget(descriptor: TargetDescriptor): Promise<AnyFunction> {
-  if (descriptor.kind === "source") return compileSource(descriptor.source, descriptor.name);
-  const namespace = (await import(descriptor.module)) as Record<string, unknown>;
+  if (descriptor.kind === "source") return compileSource(descriptor);
+  await prepareModuleImport(descriptor.module);
+  let namespace: Record<string, unknown>;
+  importing = descriptor.module;
+  try {
+    namespace = (await import(descriptor.module)) as Record<string, unknown>;
+  } finally {
+    importing = undefined;
+  }
   const fn = namespace[descriptor.export];
   if (typeof fn !== "function") {
     throw new TypeError(
@@ -115,19 +156,37 @@ export function closureHint(error: unknown, descriptor: TargetDescriptor): strin
   if (match === null) return undefined;
   const variable = match[1];
   const fn = descriptor.name || "the target";
-  if (/^__\w+$/.test(variable)) {
-    // tslib-style helpers (`__awaiter`, `__disposeResources`, ...) that a compiler put at
-    // the top of the module: the function's compiled form needs them, the user cannot pass them.
+  const moduleTarget = `use a module target: { module: import.meta.url, export: "${descriptor.name || "worker"}" }`;
+  const imported = importedName(variable, descriptor.source);
+  if (imported !== undefined) {
     return (
-      `${fn} was compiled to code that calls \`${variable}\`, a helper your compiler placed at the top of the module ` +
-      `(for syntax such as \`using\` or downlevelled async), so it cannot be shipped as source. ` +
-      `Use a module target: { module: import.meta.url, export: "${descriptor.name || "worker"}" }, or compile for a newer target`
+      `${fn} uses \`${imported}\`, which its module imports (the compiler rewrote the import as \`${variable}\`): ` +
+      `a function sent to a thread is shipped as source and cannot see the imports of the module it was written in. ` +
+      `Import it inside the function (\`const { ${imported} } = await import("...")\`), pass it in \`args\` if it is a value, or ${moduleTarget}`
+    );
+  }
+  if (/^(?:__\w+|_asyncToGenerator)$/.test(variable)) {
+    // A helper (`__generator`, `__decorate`, ...) that a compiler put at the top of the module
+    // and that weft has no safe equivalent of: the user cannot pass it.
+    return (
+      `${fn} was compiled to code that calls \`${variable}\`, a helper your compiler put at the top of the module ` +
+      `for syntax it lowered, so the function cannot be shipped as source. Compile for a newer target (ES2022), or ${moduleTarget}`
     );
   }
   return (
     `${fn} reads \`${variable}\`, which is not defined in the thread: a function sent to a thread ` +
     `is shipped as source and cannot see variables of the module it was written in. ` +
-    `Pass \`${variable}\` in \`args\`, import it inside the function with \`await import(...)\`, ` +
-    `or use a module target: { module: import.meta.url, export: "${descriptor.name || "worker"}" }`
+    `Pass \`${variable}\` in \`args\`, import it inside the function with \`await import(...)\`, or ${moduleTarget}`
   );
+}
+
+/**
+ * The imported name behind a compiler's rewrite of an import: Vite's
+ * `__vite_ssr_import_0__.name`, tsc's CommonJS `module_1.name`, esbuild's `import_module.name`.
+ */
+function importedName(variable: string, source: string): string | undefined {
+  if (!/^(?:__vite_ssr_import_\d+__|[A-Za-z_$][\w$]*_\d+|import_[\w$]+)$/.test(variable)) return undefined;
+  const escaped = variable.replace(/\$/g, "\\$");
+  const access = new RegExp(`\\b${escaped}\\s*\\.\\s*([A-Za-z_$][\\w$]*)`).exec(source);
+  return access?.[1];
 }

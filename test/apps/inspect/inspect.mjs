@@ -1,0 +1,5 @@
+// Scenario 11: util.inspect of a Lock.
+import { inspect } from "node:util";
+import { Lock } from "weft";
+
+console.log(`INSPECT ${JSON.stringify(inspect(new Lock()))}`);

@@ -1,0 +1,5 @@
+import { runJob } from "./job.mjs";
+
+export default function task() {
+  return runJob();
+}
