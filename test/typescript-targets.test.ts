@@ -2,7 +2,7 @@
  * TypeScript module targets (README, "Shipping code to a thread"): a thread does not run
  * the main thread's `--import` loaders, so weft registers one in the thread before it
  * imports a `.ts` target — tsx's when it can be found, otherwise its own hooks over
- * `typescript` or `esbuild`.
+ * `typescript`, `esbuild` or Vite 8's `rolldown`.
  *
  * The fixtures in test/fixtures/ts are not compiled (tsconfig.dev.json excludes them).
  * In this repository tsx is installed, so threads of this process find it; the paths
@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ThreadPoolExecutor } from "weft";
+import { ThreadPoolExecutor, setExcepthook } from "weft";
 import { finish, startExport } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
@@ -136,6 +136,14 @@ test("a .ts module target runs under plain node with weft's own hooks over esbui
   });
 });
 
+test("a .ts module target runs with weft's own hooks over Vite 8's rolldown (what a vitest-only project has)", CHILD, async () => {
+  await withProject("module", ["vite"], async (dir) => {
+    const report = await runTargets([], "ts-targets.mjs", "hooks", dir);
+    assertRuns(report, "rolldown");
+    assert.match(report.extensionless?.error?.message ?? "", /Cannot find module .*helper/);
+  });
+});
+
 test("under `node --import tsx`, threads register tsx (also before a .js target that imports .ts)", CHILD, async () => {
   const report = await runTargets(["--import", "tsx"], fileURLToPath(new URL("ts-targets.mjs", fixtures)), "tsx", fileURLToPath(repo));
   // First thread, fresh carrier: a .mjs target whose import of ./helper.ts needs the loader.
@@ -195,11 +203,18 @@ test("ThreadPoolExecutor.submit runs a .ts module target", T, async () => {
 });
 
 test("a .ts module target that throws: the stack names the .ts file and line", T, async () => {
-  const thread = startExport(workerTs, "fail", [{ reason: "in process" }]);
-  await assert.rejects(finish(thread), (error: Error) => {
-    assert.equal(error.name, "RangeError");
-    assert.match(error.message, /^failed on purpose: in process\b/);
-    assert.match(error.stack ?? "", /test\/fixtures\/ts\/worker\.ts:30:\d+/);
-    return true;
-  });
+  const reported: unknown[] = [];
+  setExcepthook((args) => reported.push(args.error)); // expected: keep it off stderr
+  try {
+    const thread = startExport(workerTs, "fail", [{ reason: "in process" }]);
+    await assert.rejects(finish(thread), (error: Error) => {
+      assert.equal(error.name, "RangeError");
+      assert.match(error.message, /^failed on purpose: in process\b/);
+      assert.match(error.stack ?? "", /test\/fixtures\/ts\/worker\.ts:30:\d+/);
+      return true;
+    });
+    assert.equal(reported.length, 1);
+  } finally {
+    setExcepthook(null);
+  }
 });

@@ -61,6 +61,11 @@ export function checkOptions(options: unknown, method: string): void {
   if (blocking !== undefined && typeof blocking !== "boolean") {
     throw new TypeError(`${method}: options.blocking must be a boolean, got ${describe(blocking)}`);
   }
+  const timeout = (options as WaitOptions).timeout;
+  if (blocking === false && timeout !== undefined && timeout !== Infinity) {
+    // As Python's acquire(blocking=False, timeout=...): the two ask for different things.
+    throw new ValueError(`${method}: can't specify a timeout for a non-blocking call (options.blocking is false, options.timeout is ${describe(timeout)})`);
+  }
 }
 
 /** A short description of a value for error messages. */

@@ -28,6 +28,7 @@ import { Future } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
 import { ABORT_MARK, BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
+import { carrierModule } from "../threads/carrier.js";
 import { repr } from "../core/repr.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
@@ -64,7 +65,7 @@ type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof 
 type Outcome = [id: number, status: number, value: unknown];
 type AnyFunction = (...args: never[]) => unknown;
 
-const workerTarget: ModuleTarget = { module: new URL("./pool-worker.js", import.meta.url).href, export: "runPoolWorker" };
+const workerTarget: ModuleTarget = { module: carrierModule("../futures/pool-worker.js"), export: "runPoolWorker" };
 let poolCounter = 0;
 /** How long after a worker's death its orphaned task (if any) is looked for (ms). */
 const ORPHAN_CHECK_MS = 200;
@@ -439,7 +440,7 @@ export class ThreadPoolExecutor {
       // pool; a replacement would most likely die the same way, again and again.
       const cause = worker.thread.error;
       const where = this.#initializer === null ? "as it started" : "in its initializer";
-      const crash = new WorkerCrashedError(`worker ${worker.thread.name} died ${where}${cause instanceof Error ? `: ${cause.message}` : " (it exited with code 0)"}`);
+      const crash = new WorkerCrashedError(`worker ${worker.thread.name} died ${where}${cause instanceof Error ? `: ${cause.message}` : ` (it exited with code ${worker.thread._exitCode ?? 0})`}`);
       this.#breakPool(crash, this.#initializer === null ? "A worker thread died as it started" : undefined);
     }
     // A worker clears `current` after each task, so one that ended with it set died mid-task
@@ -453,7 +454,7 @@ export class ThreadPoolExecutor {
           cause instanceof WorkerCrashedError
             ? cause
             : cause === undefined
-              ? new WorkerCrashedError(`worker ${worker.thread.name} exited with code 0 while running the task`)
+              ? new WorkerCrashedError(`worker ${worker.thread.name} exited with code ${worker.thread._exitCode ?? 0} while running the task`)
               : new WorkerCrashedError(`worker ${worker.thread.name} died running the task: ${cause instanceof Error ? cause.message : String(cause)}`);
         if (!future.done()) {
           future.onCancel = undefined;

@@ -60,6 +60,15 @@ const carrierEntry: URL | undefined = (() => {
   return undefined;
 })();
 
+/**
+ * A module of weft's, as the carriers load it: `path` is relative to dist/threads/. A module
+ * target of weft's own (the pool's worker loop) is named through this, so that it is taken
+ * from the same copy of weft as the carrier, also when weft was bundled.
+ */
+export function carrierModule(path: string): string {
+  return new URL(path, carrierEntry ?? import.meta.url).href;
+}
+
 function missingEntry(): RuntimeError {
   const here = fileURLToPath(import.meta.url);
   return new RuntimeError(

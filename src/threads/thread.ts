@@ -75,6 +75,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   readonly #joinWaiters = new Set<() => void>();
   #result: R | undefined;
   #error: unknown;
+  #exitCode: number | undefined;
 
   constructor(options: ThreadOptions<R, A>) {
     if (options === null || typeof options !== "object") {
@@ -89,8 +90,9 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       throw new TypeError(`new Thread(options): options.name must be a string, got ${typeof options.name}`);
     }
     const label = targetName(this.#target);
-    const number = options.name === undefined ? nextThreadNumber() : 0;
-    this.#name = options.name ?? (label ? `Thread-${number} (${label})` : `Thread-${number}`);
+    // As Python: an empty name is no name.
+    const number = options.name ? 0 : nextThreadNumber();
+    this.#name = options.name || (label ? `Thread-${number} (${label})` : `Thread-${number}`);
     if (options.daemon !== undefined && typeof options.daemon !== "boolean") {
       throw new TypeError(`new Thread(options): options.daemon must be a boolean, got ${typeof options.daemon}`);
     }
@@ -268,17 +270,14 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   }
 
   #crash(error: Error, exitCode: number): void {
-    // process.exit(0) in a thread ends it quietly, like sys.exit() in a Python thread.
-    if (exitCode !== 0 || !(error instanceof WorkerCrashedError)) {
-      this.#error =
-        error instanceof WorkerCrashedError
-          ? new WorkerCrashedError(`thread "${this.#name}" died: its worker exited with code ${exitCode}`)
-          : error;
-      // An uncaught exception (from a timer, say) killed the worker: name the thread, as
-      // every error from a thread does.
-      if (this.#error instanceof Error && !(this.#error instanceof WorkerCrashedError)) {
-        this.#error.message = `${this.#error.message} [in thread "${this.#name}"]`;
-      }
+    this.#exitCode = exitCode;
+    // A worker that exits without an error event was ended by process.exit(n) in the
+    // thread: weft's sys.exit(n), which ends that thread only, quietly, whatever n (Python's
+    // excepthook ignores SystemExit). Anything else (an uncaught exception from a timer, out
+    // of memory) arrives as the worker's error: name the thread, as every error from a thread does.
+    if (!(error instanceof WorkerCrashedError)) {
+      this.#error = error;
+      if (error instanceof Error) error.message = `${error.message} [in thread "${this.#name}"]`;
     }
     unregisterThread(this.#slot, this.#ident as number);
     this.#end(this.#error !== undefined);
@@ -306,6 +305,11 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     const started = this.#ident !== null;
     return threadRepr(this.constructor.name, this.#name, started, started && !this.isAlive(), this.#daemon, this.#ident);
+  }
+
+  /** @internal The exit code of the worker, if the thread ended with it (process.exit, a crash). */
+  get _exitCode(): number | undefined {
+    return this.#exitCode;
   }
 
   /**

@@ -4,7 +4,7 @@
  * module target. They run on Node's hooks thread, not the thread itself.
  *
  * - `load` strips the types of `.ts`, `.mts` and `.tsx` files with `esbuild`'s
- *   `transformSync` or `typescript`'s `transpileModule`, whichever the thread found, and
+ *   `transformSync`, rolldown's (Vite 8's) or `typescript`'s `transpileModule`, whichever the thread found, and
  *   inlines a source map, so that stack traces point at the TypeScript lines (the thread
  *   turns source maps on, as tsx does).
  * - `resolve` follows TypeScript's NodeNext convention: `import "./x.js"` from a file
@@ -28,7 +28,8 @@ let strip: Strip | undefined;
 export async function initialize(data: TypeScriptHooksData): Promise<void> {
   const namespace = (await import(data.compilerUrl)) as { default?: unknown };
   const compiler = (namespace.default ?? namespace) as Record<string, unknown>;
-  strip = data.compiler === "typescript" ? typescriptStripper(compiler) : esbuildStripper(compiler);
+  strip =
+    data.compiler === "typescript" ? typescriptStripper(compiler) : data.compiler === "rolldown" ? rolldownStripper(compiler) : esbuildStripper(compiler);
 }
 
 interface TypeScriptApi {
@@ -94,6 +95,25 @@ function esbuildStripper(compiler: Record<string, unknown>): Strip {
       sourcemap: "inline",
       sourcefile: path,
     }).code;
+}
+
+interface RolldownUtils {
+  transformSync(
+    filename: string,
+    source: string,
+    options: Record<string, unknown>,
+  ): { code: string; map?: unknown; errors: { message: string }[] };
+}
+
+/** Rolldown's oxc transform (`rolldown/utils`), which Vite 8 brings. */
+function rolldownStripper(compiler: Record<string, unknown>): Strip {
+  const rolldown = compiler as unknown as RolldownUtils;
+  return (source, path) => {
+    const { code, map, errors } = rolldown.transformSync(path, source, { lang: /\.tsx$/i.test(path) ? "tsx" : "ts", sourcemap: true, target: "es2022" });
+    if (errors.length > 0) throw new SyntaxError(`cannot strip the types of ${path}:\n${errors.map((e) => e.message).join("\n")}`);
+    if (map === undefined || map === null) return code;
+    return `${code}\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}`;
+  };
 }
 
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {

@@ -18,7 +18,7 @@ import { isMainThread } from "node:worker_threads";
 /** What ./typescript-hooks.ts receives through `module.register(..., { data })`. */
 export interface TypeScriptHooksData {
   /** Which compiler strips the types. */
-  readonly compiler: "typescript" | "esbuild";
+  readonly compiler: "typescript" | "esbuild" | "rolldown";
   /** The file URL of the compiler's entry point. */
   readonly compilerUrl: string;
 }
@@ -197,9 +197,17 @@ function findCompiler(moduleUrl: string): TypeScriptHooksData | undefined {
   const bases = [fileURLToPath(moduleUrl), join(process.cwd(), "noop.js")];
   for (const base of bases) {
     const require = createRequire(base);
-    for (const compiler of ["esbuild", "typescript"] as const) {
+    // esbuild and rolldown (Vite 8's, so what a vitest-only project has) strip types in
+    // milliseconds; loading typescript takes a second or two in every thread that needs it.
+    const candidates: [TypeScriptHooksData["compiler"], () => string][] = [
+      ["esbuild", () => require.resolve("esbuild")],
+      ["rolldown", () => require.resolve("rolldown/utils")],
+      ["rolldown", () => createRequire(require.resolve("vite")).resolve("rolldown/utils")],
+      ["typescript", () => require.resolve("typescript")],
+    ];
+    for (const [compiler, find] of candidates) {
       try {
-        return { compiler, compilerUrl: pathToFileURL(require.resolve(compiler)).href };
+        return { compiler, compilerUrl: pathToFileURL(find()).href };
       } catch {
         // not installed there
       }
