@@ -4,8 +4,7 @@
  * the file and line it was written at, the thread lays the text out at that line and names
  * the file, so a stack reads `at worker (file:///app/main.ts:12:5)`.
  *
- * The file is the first one on the caller's stack outside weft (Node maps it through source
- * maps where they are on, as under tsx). The line is exact when the function's text is in
+ * The file is the first one on the caller's stack outside weft. The line is exact when the function's text is in
  * that file as it is (JavaScript, tsc output); for a file a compiler rewrote on the fly
  * (tsx, vitest) it is the line that declares the function's name, else the line of the call
  * that shipped it.
@@ -23,34 +22,47 @@ export interface SourceLocation {
 const packageRoot = new URL("../../", import.meta.url).href;
 /** weft's own files: the compiled ones, and their sources where a source map points there. */
 const ownPrefixes = [`${packageRoot}dist/`, `${packageRoot}src/`].flatMap((url) => [url, fileURLToPath(url)]);
-const framePattern = /\(?((?:file:\/\/|\/)[^()\s]*?):(\d+):(\d+)\)?$/;
 
-const byFunction = new WeakMap<object, SourceLocation | null>();
+/**
+ * Locations by source text. A closure written in a loop is a new function each time with
+ * the same text: looking at the stack for each would cost more than the task (20k
+ * submits of one arrow took 5x as long). The first place a text was shipped from names
+ * it; the same text in another file is attributed to the first (it is the same code).
+ */
+const bySource = new Map<string, SourceLocation | null>();
+const MAX_SOURCES = 4096;
 const fileTexts = new Map<string, string | null>();
 
 /** Where `fn` was written, or `undefined` when no file of the user's is on the stack. */
 export function locateFunction(fn: (...args: never[]) => unknown, source: string): SourceLocation | undefined {
-  const known = byFunction.get(fn);
+  const known = bySource.get(source);
   if (known !== undefined) return known ?? undefined;
   const found = callerFrame();
   const location = found === undefined ? null : refine(found, source, fn.name);
-  byFunction.set(fn, location);
+  if (bySource.size >= MAX_SOURCES) bySource.clear();
+  bySource.set(source, location);
   return location ?? undefined;
 }
 
+/** The first frame on the stack outside weft, read from V8's call sites (no stack text is formatted). */
 function callerFrame(): SourceLocation | undefined {
+  const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 30;
-  const stack = new Error().stack ?? "";
-  Error.stackTraceLimit = limit;
-  for (const line of stack.split("\n").slice(1)) {
-    const match = framePattern.exec(line.trim());
-    if (match === null) continue;
-    const file = match[1];
-    if (ownPrefixes.some((prefix) => file.startsWith(prefix))) continue;
-    return { file, line: Number(match[2]), column: Number(match[3]) };
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.stackTraceLimit = 30;
+    Error.captureStackTrace(holder, locateFunction);
+    for (const site of holder.stack ?? []) {
+      const file = site.getFileName();
+      if (file === undefined || file === null || !/^(?:file:|\/)/.test(file) || ownPrefixes.some((prefix) => file.startsWith(prefix))) continue;
+      return { file, line: site.getLineNumber() ?? 1, column: site.getColumnNumber() ?? 1 };
+    }
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
   }
-  return undefined;
 }
 
 function refine(call: SourceLocation, source: string, name: string): SourceLocation {
