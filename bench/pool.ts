@@ -23,7 +23,7 @@
  * Every result is checked (sums, hashes).
  */
 import { fileURLToPath } from "node:url";
-import { ThreadPoolExecutor, type ModuleTarget } from "weft";
+import { ThreadPoolExecutor, asCompleted, type Future, type ModuleTarget } from "weft";
 import { burn } from "./peers/tasks.js";
 import { latency, median, now, rate, type Check, type GroupResult, type Row } from "./stats.js";
 
@@ -56,6 +56,8 @@ interface BenchPool {
   burn(n: number): PromiseLike<number>;
   /** Maps `x => x + 1` over `count` integers from 0 in chunks, in order; returns the sum of the results. */
   mapSum(count: number, chunksize: number): Promise<number>;
+  /** weft only: submits `count` tiny tasks and sums them in completion order (`for await ... of asCompleted`). */
+  asCompletedSum?(count: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,13 @@ const weft: Library = {
       async mapSum(count, chunksize) {
         let sum = 0;
         for await (const y of pool.map(incClosure, range(count), { chunksize })) sum += y;
+        return sum;
+      },
+      async asCompletedSum(count) {
+        const futures: Future<number>[] = new Array(count);
+        for (let i = 0; i < count; i++) futures[i] = pool.submit(incClosure, i);
+        let sum = 0;
+        for await (const future of asCompleted(futures)) sum += await future.result();
         return sum;
       },
       close: () => pool.shutdown(),
@@ -220,12 +229,22 @@ async function withPool<T>(lib: Library, workers: number, body: (pool: BenchPool
   }
 }
 
-/** Submits `count` tiny tasks, then awaits them in order; returns the sum of the results. */
-async function tinyBatch(pool: BenchPool, count: number): Promise<number> {
+/** The ways users wait for a batch of tiny tasks. */
+type Idiom = "await" | "all" | "asCompleted";
+const IDIOMS: Record<Idiom, string> = {
+  await: "submit all then await each",
+  all: "submit all then Promise.all",
+  asCompleted: "for await of asCompleted",
+};
+
+/** Submits `count` tiny tasks and waits for them the `idiom` way; returns the sum of the results. */
+async function tinyBatch(pool: BenchPool, count: number, idiom: Idiom = "await"): Promise<number> {
+  if (idiom === "asCompleted") return (pool.asCompletedSum as (count: number) => Promise<number>)(count);
   const pending = new Array<PromiseLike<number>>(count);
   for (let i = 0; i < count; i++) pending[i] = pool.inc(i);
   let sum = 0;
-  for (const p of pending) sum += await p;
+  if (idiom === "all") for (const y of await Promise.all(pending)) sum += y;
+  else for (const p of pending) sum += await p;
   return sum;
 }
 
@@ -255,17 +274,22 @@ export async function benchPool(): Promise<GroupResult> {
   // best peer and is measured once: the slow peers' 100k tasks are most of the group's time.
   phase = "tiny tasks";
   const tiny = perLib();
+  const tinyIdioms = new Map<string, number[]>(); // `${lib}/${idiom}` for the other idioms
   const tinySum = (TINY_TASKS * (TINY_TASKS + 1)) / 2;
   let tinyLibs: readonly Library[] = LIBRARIES;
   for (let r = 0; r < TINY_ROUNDS; r++) {
     for (const lib of tinyLibs) {
       await withPool(lib, WORKERS, async (pool) => {
-        await tinyBatch(pool, TINY_WARMUP_TASKS);
-        const t0 = now();
-        const sum = await tinyBatch(pool, TINY_TASKS);
-        const ms = now() - t0;
-        expect(`${lib.name} tiny`, sum, tinySum);
-        tiny.get(lib.name)?.push(TINY_TASKS / (ms / 1000));
+        const idioms: Idiom[] = lib === weft ? ["await", "all", "asCompleted"] : ["await", "all"];
+        for (const idiom of idioms) {
+          await tinyBatch(pool, TINY_WARMUP_TASKS, idiom);
+          const t0 = now();
+          const sum = await tinyBatch(pool, TINY_TASKS, idiom);
+          const ms = now() - t0;
+          expect(`${lib.name} tiny ${idiom}`, sum, tinySum);
+          const figures = idiom === "await" ? tiny.get(lib.name) : tinyIdioms.get(`${lib.name}/${idiom}`) ?? tinyIdioms.set(`${lib.name}/${idiom}`, []).get(`${lib.name}/${idiom}`);
+          figures?.push(TINY_TASKS / (ms / 1000));
+        }
       });
     }
     if (r === 0) {
@@ -341,13 +365,30 @@ export async function benchPool(): Promise<GroupResult> {
   const paired = (a: number[] | undefined, b: number[] | undefined): number[] => (a ?? []).map((x, i) => x / (b ?? [])[i]);
   const rows: Row[] = [];
 
-  const tinyLabel = (lib: Library): string => `${lib.name}: ${TINY_TASKS / 1000}k tiny tasks, submit all then await`;
+  const tinyLabel = (lib: Library, idiom: Idiom = "await"): string => `${lib.name}: ${TINY_TASKS / 1000}k tiny tasks, ${IDIOMS[idiom]}`;
   const fullyMeasured = PEERS.filter((lib) => tiny.get(lib.name)?.length === TINY_ROUNDS);
   const tinyBest = bestBy((lib) => med(tiny.get(lib.name)), fullyMeasured);
   const tinyRatios = paired(tiny.get("weft"), tiny.get(tinyBest.name));
-  for (const lib of LIBRARIES) {
-    const figure = rate(tiny.get(lib.name) ?? [], `${TINY_TASKS / 1000}k tasks`, 0, "tasks/s");
-    rows.push(lib === weft ? { group: GROUP, label: tinyLabel(lib), figure, vs: tinyLabel(tinyBest), paired: tinyRatios } : { group: GROUP, label: tinyLabel(lib), figure });
+  const tinyFigures = (lib: Library, idiom: Idiom): number[] | undefined => (idiom === "await" ? tiny.get(lib.name) : tinyIdioms.get(`${lib.name}/${idiom}`));
+  // The best peer's best idiom, per round: what each weft idiom has to beat.
+  const peerIdioms: Idiom[] = ["await", "all"];
+  const peerBest = (idiom: Idiom): Library => bestBy((lib) => med(tinyFigures(lib, idiom)), fullyMeasured);
+  const bestPeerIdiom = peerIdioms.reduce((a, b) => (med(tinyFigures(peerBest(b), b)) > med(tinyFigures(peerBest(a), a)) ? b : a));
+  const bestPeerLib = peerBest(bestPeerIdiom);
+  const idiomRatios = new Map<Idiom, number[]>();
+  for (const idiom of Object.keys(IDIOMS) as Idiom[]) {
+    for (const lib of LIBRARIES) {
+      const figures = tinyFigures(lib, idiom);
+      if (figures === undefined || figures.length === 0) continue;
+      const figure = rate(figures, `${TINY_TASKS / 1000}k tasks`, 0, "tasks/s");
+      if (lib !== weft) {
+        rows.push({ group: GROUP, label: tinyLabel(lib, idiom), figure });
+        continue;
+      }
+      const ratios = paired(figures, tinyFigures(bestPeerLib, bestPeerIdiom));
+      idiomRatios.set(idiom, ratios);
+      rows.push({ group: GROUP, label: tinyLabel(lib, idiom), figure, vs: tinyLabel(bestPeerLib, bestPeerIdiom), paired: ratios });
+    }
   }
 
   const latLabel = (lib: Library): string => `${lib.name}: task round trip, one in flight`;
@@ -386,6 +427,26 @@ export async function benchPool(): Promise<GroupResult> {
       target: `pool: ${TINY_TASKS / 1000}k tiny tasks, weft >= 5× the best peer (${WORKERS} workers)`,
       measured: `weft ${fmtK(med(tiny.get("weft")))} tasks/s, best peer ${tinyBest.name} ${fmtK(med(tiny.get(tinyBest.name)))}: ${tinyRatio.toFixed(2)}× (median of per-round ratios)`,
       met: tinyRatio >= 5,
+    },
+    ...(Object.keys(IDIOMS) as Idiom[]).map((idiom) => {
+      const ratio = median(idiomRatios.get(idiom) ?? []);
+      return {
+        target: `pool: tiny tasks, ${IDIOMS[idiom]}: weft >= 5× the best peer's best idiom (${bestPeerLib.name}, ${IDIOMS[bestPeerIdiom]})`,
+        measured: `weft ${fmtK(med(tinyFigures(weft, idiom)))} tasks/s against ${fmtK(med(tinyFigures(bestPeerLib, bestPeerIdiom)))}: ${ratio.toFixed(2)}×`,
+        met: ratio >= 5,
+      };
+    }),
+    {
+      target: "pool: map with a chunksize, consumed by for await, >= the best peer's hand-chunked rate",
+      measured: `weft ${fmtK(med(map.get("weft")))} items/s, ${mapBest.name} ${fmtK(med(map.get(mapBest.name)))}: ${median(paired(map.get("weft"), map.get(mapBest.name))).toFixed(2)}×`,
+      met: median(paired(map.get("weft"), map.get(mapBest.name))) >= 1,
+    },
+    {
+      target: "pool: one task in flight, round trip no worse than the best peer's, median and p99",
+      measured: `weft median ${latency(lat.get("weft") ?? [], 0).median.toFixed(1)} µs, p99 ${latency(lat.get("weft") ?? [], 0).p99.toFixed(1)} µs; ${latBest.name} ${latency(lat.get(latBest.name) ?? [], 0).median.toFixed(1)} / ${latency(lat.get(latBest.name) ?? [], 0).p99.toFixed(1)} µs`,
+      met:
+        latency(lat.get("weft") ?? [], 0).median <= latency(lat.get(latBest.name) ?? [], 0).median &&
+        latency(lat.get("weft") ?? [], 0).p99 <= latency(lat.get(latBest.name) ?? [], 0).p99,
     },
     {
       target: "pool: CPU-bound parallel efficiency at 2 workers, weft no more than 5 points below the best peer (this bench's bar)",

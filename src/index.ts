@@ -13,6 +13,8 @@ export { Thread, enumerate, activeCount, type ThreadOptions } from "./threads/th
 export { currentThread, mainThread, getIdent, type ThreadHandle } from "./threads/current.js";
 export { setExcepthook, type ExceptHook, type ExceptHookArgs } from "./threads/excepthook.js";
 export { sleep, sleepSync } from "./threads/sleep.js";
+export { Timer } from "./threads/timer.js";
+export { local, type Local } from "./threads/local.js";
 export type { Target, ModuleTarget } from "./transport/target.js";
 export { RLock } from "./sync/rlock.js";
 export { Condition } from "./sync/condition.js";
@@ -27,4 +29,4 @@ export { Queue, LifoQueue, PriorityQueue, SimpleQueue, type QueueOptions, type Q
 export { CancelledError, InvalidStateError, BrokenExecutorError } from "./core/errors.js";
 export { Future, type DoneCallback } from "./futures/future.js";
 export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitForOptions, type AsCompletedOptions, type DoneAndNotDone, type CompletedFuture } from "./futures/wait.js";
-export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions } from "./futures/thread-pool.js";
+export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions, type MapInput, type MapInputs, type UnhandledFailure, type UnhandledFailureHook } from "./futures/thread-pool.js";

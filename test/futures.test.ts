@@ -618,6 +618,7 @@ test("asCompleted: concurrent next() calls are served in order", T, async () => 
   const first = iterator.next();
   const second = iterator.next();
   const third = iterator.next();
+  await new Promise(setImmediate); // the iteration has started: both are pending
   b.setResult(2);
   a.setResult(1);
   assert.deepEqual(await first, { done: false, value: b });
@@ -805,4 +806,54 @@ test("wait/asCompleted: many futures stay fast (linear, not quadratic)", T, asyn
   const firstException = wait(failing, { returnWhen: FIRST_EXCEPTION });
   failing.forEach((future, i) => (i === count - 1 ? future.setException(new Error("last")) : future.setResult(i)));
   assert.equal((await firstException).notDone.size, 0);
+});
+
+// ---------------------------------------------------------------------------------------
+// A future is a native promise: every idiom that takes a promise takes it
+
+test("a future is a native Promise: isPromise, Promise.all / allSettled / race / any, catch, finally, assert.rejects", T, async () => {
+  const { types } = await import("node:util");
+  const ok = new Future<number>();
+  const bad = new Future<number>();
+  const slow = new Future<number>();
+  assert.ok(types.isPromise(ok));
+  assert.ok(ok instanceof Future && ok instanceof Promise);
+  assert.equal(Promise.resolve(ok), ok, "taken as it is, without a wrapper");
+  setTimeout(() => {
+    ok.setResult(1);
+    bad.setException(new RangeError("bad"));
+  }, 1);
+  assert.deepEqual(await Promise.all([ok, finished(2)]), [1, 2]);
+  const settled = await Promise.allSettled([ok, bad]);
+  assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected"]);
+  assert.equal(await Promise.race([slow, ok]), 1);
+  assert.equal(await Promise.any([bad, ok]), 1);
+  assert.equal(await bad.catch((error: unknown) => (error as Error).message), "bad");
+  let ran = false;
+  assert.equal(await ok.finally(() => (ran = true)), 1);
+  assert.ok(ran);
+  await assert.rejects(bad, RangeError);
+  const cancelled = new Future<number>();
+  cancelled.cancel();
+  await assert.rejects(cancelled, CancelledError);
+  // then() gives a plain promise, not a future
+  const derived = ok.then((x) => x + 1);
+  assert.ok(!(derived instanceof Future));
+  assert.equal(await derived, 2);
+});
+
+test("a failed or cancelled future nobody asks about is no unhandled rejection", T, async () => {
+  const seen: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void seen.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    failed(new Error("nobody asks"));
+    const pending = new Future<number>();
+    pending.setException(new Error("nobody asks either"));
+    new Future<number>().cancel();
+    await delay(20);
+    assert.deepEqual(seen, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
 });

@@ -11,10 +11,21 @@
  * `cancel()` succeeds only while the task has not started. Python's CANCELLED_AND_NOTIFIED
  * is folded into CANCELLED: waiters (`wait`, `asCompleted`) learn of a cancellation at once.
  *
- * Why no promise is made up front: a future that fails and that nobody asks about must not
- * crash the process with an unhandled rejection (Python never complains about an exception
- * nobody retrieved). So the outcome is kept as plain fields, and a promise exists only when
- * someone asks for one (`result()`, `exception()`, `await future`), handed to that caller.
+ * Why it is a native Promise: a future is awaited in every idiom JavaScript has (`await`,
+ * `Promise.all`, `allSettled`, `race`), and each of them treats a native promise whose
+ * `constructor` is `Promise` without the thenable detour (a wrapper promise, a job and a
+ * `then` call per future: `Promise.all` over 100k futures took ~3x as long that way). So
+ * `Future` extends `Promise`, and its prototype's `constructor` is `Promise` itself, which
+ * is what `await` and `Promise.resolve` check. The promise settles with the outcome; a
+ * failure or a cancellation also gets a handler of its own at once, so a failed future that
+ * nobody asks about never becomes an unhandled rejection (Python never complains about an
+ * exception nobody retrieved), while everyone who awaits it still sees it fail. A subclass
+ * must set its prototype's `constructor` to `Promise` too (`Future.nativeAwait`).
+ *
+ * The outcome is also kept as plain fields, for the synchronous questions (`done()`,
+ * `toString()`) and for `wait`/`asCompleted`, which watch futures without awaiting them.
+ * A result that is itself a thenable is adopted, as a promise would (task results are
+ * structured-cloned, so none is).
  */
 import { inspect } from "node:util";
 import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from "../core/errors.js";
@@ -36,8 +47,10 @@ let nextId = 1;
  * was cancelled). Futures are made by executors (`submit`); constructing one directly is
  * for tests and for writing executors, as in Python.
  */
-export class Future<T = unknown> implements PromiseLike<T> {
+export class Future<T = unknown> extends Promise<T> {
   #state: State = "PENDING";
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (reason: unknown) => void;
   #value: T | undefined = undefined;
   #raised = false;
   #error: unknown = undefined;
@@ -51,6 +64,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * so that the executor can drop the queued task. Cleared once the future leaves PENDING.
    */
   onCancel: (() => void) | undefined = undefined;
+
+  /**
+   * A pending future. (`executor` is for `Promise`'s own machinery, which constructs the
+   * class it is called on: `Future.resolve(x)` makes a plain promise-like future.)
+   */
+  constructor(executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void) {
+    let resolve!: (value: T) => void;
+    let reject!: (reason: unknown) => void;
+    super((res, rej) => {
+      resolve = res;
+      reject = rej;
+      executor?.(res, rej);
+    });
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** @internal Makes a subclass's instances native-awaitable too (see the top of this file). */
+  static nativeAwait(subclass: { readonly prototype: object }): void {
+    Object.defineProperty(subclass.prototype, "constructor", { value: Promise, writable: true, configurable: true });
+  }
 
   /** `true` if the future was cancelled. */
   cancelled(): boolean {
@@ -76,6 +110,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.#state === "RUNNING" || this.#state === "FINISHED") return false;
     if (this.#state === "CANCELLED") return true;
     this.#state = "CANCELLED";
+    this.#fail(this.#cancelledError());
     const hook = this.onCancel;
     this.onCancel = undefined;
     if (hook !== undefined) {
@@ -95,11 +130,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * with `CancelledError` if it was cancelled, with `TimeoutError` if it is not done
    * within `timeout` ms (the future itself is unaffected), or with the signal's reason.
    */
-  async result(options?: WaitOptions): Promise<T> {
+  result(options?: WaitOptions): Promise<T> {
+    // With nothing to bound the wait, the future is the promise of its result.
+    if (options === undefined) return this.then();
+    return this.#resultWithin(options);
+  }
+
+  async #resultWithin(options: WaitOptions): Promise<T> {
     await this.#waitDone(options, "Future.result()");
-    if (this.#state === "CANCELLED") throw this.#cancelledError();
-    if (this.#raised) throw this.#error;
-    return this.#value as T;
+    return this.then();
   }
 
   /**
@@ -111,17 +150,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     await this.#waitDone(options, "Future.exception()");
     if (this.#state === "CANCELLED") throw this.#cancelledError();
     return this.#raised ? this.#error : undefined;
-  }
-
-  /**
-   * Makes the future a thenable: `await future` waits for it and gives the result or
-   * throws (as `result()` with no timeout).
-   */
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return this.result().then(onfulfilled, onrejected);
   }
 
   /**
@@ -161,6 +189,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#checkSettable("setResult");
     this.#value = value;
     this.#state = "FINISHED";
+    this.#resolve(value);
     this.#settle();
   }
 
@@ -173,6 +202,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#raised = true;
     this.#error = error;
     this.#state = "FINISHED";
+    this.#fail(error);
     this.#settle();
   }
 
@@ -199,7 +229,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** Python's repr: `<Future at 0x1 state=finished returned number>`. */
-  toString(): string {
+  override toString(): string {
     const head = `<Future at 0x${this.#id.toString(16)} state=${this.#state.toLowerCase()}`;
     if (this.#state !== "FINISHED") return `${head}>`;
     return this.#raised ? `${head} raised ${typeName(this.#error)}>` : `${head} returned ${typeName(this.#value)}>`;
@@ -214,6 +244,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.#state === "FINISHED" || this.#state === "CANCELLED") {
       throw new InvalidStateError(`Future.${method}(): the future is already ${this.#state.toLowerCase()}: ${this}`);
     }
+  }
+
+  /** Rejects the promise, handled at once: a failure nobody asks about is not an unhandled rejection. */
+  #fail(reason: unknown): void {
+    this.#reject(reason);
+    Promise.prototype.then.call(this, undefined, ignore);
   }
 
   #cancelledError(): CancelledError {
@@ -280,6 +316,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 }
+
+function ignore(): void {}
+
+Object.defineProperty(Future.prototype, "constructor", { value: Promise, writable: true, configurable: true });
 
 /** Python's `LOGGER.exception(...)` with no logging configured: the message, then the traceback, on stderr. */
 function report(message: string, error: unknown): void {

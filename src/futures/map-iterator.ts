@@ -3,6 +3,14 @@
  * input read a bounded window of tasks ahead of the consumer (so an endless generator
  * works), and the first failure thrown at its position.
  *
+ * The window is Python 3.14's `buffersize`: at most that many tasks are submitted and not
+ * yet yielded. So the window is topped up when the next result is asked for (the one just
+ * yielded has left it), not when a result arrives; a plain iterable's first window is
+ * submitted at the call, as Python's map reads `buffersize` items at its call.
+ *
+ * Several iterables are zipped (`zip` below), as Python's `zip(*iterables)`: the item of
+ * each in turn, stopping at the shortest.
+ *
  * Written by hand rather than as an async generator: a `for await` over an async
  * generator pays a generator resumption and several promise hops per item, which held
  * map to ~3M items/s; this iterator answers a `next()` whose result has already arrived
@@ -39,7 +47,6 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
   /** The results of the task being handed out, and the next one's place. */
   #results: readonly unknown[] = NO_RESULTS;
   #at = 0;
-  #started = false;
   #exhausted = false;
   #finished = false;
   /** Calls whose step has not finished; while there are any, later calls queue behind `#tail`. */
@@ -56,19 +63,18 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
    */
   constructor(
     submit: SubmitChunk,
-    iterable: Iterable<T> | AsyncIterable<T>,
+    iterables: readonly (Iterable<T> | AsyncIterable<T>)[],
     options: { chunksize: number; windowLimit: number; deadline: number; signal: AbortSignal | undefined },
   ) {
     this.#submit = submit;
-    this.#sync = !(Symbol.asyncIterator in Object(iterable));
-    this.#source = this.#sync ? (iterable as Iterable<T>)[Symbol.iterator]() : (iterable as AsyncIterable<T>)[Symbol.asyncIterator]();
+    this.#sync = iterables.every((iterable) => !isAsync(iterable));
+    this.#source = (iterables.length === 1 ? iteratorOf(iterables[0]) : zip(iterables, this.#sync)) as Iterator<T> | AsyncIterator<T>;
     this.#chunksize = options.chunksize;
     this.#windowLimit = options.windowLimit;
     this.#deadline = options.deadline;
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
     if (this.#sync) {
-      this.#started = true;
       try {
         this.#refillSync();
       } catch (error) {
@@ -115,12 +121,13 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
 
   async #advance(): Promise<IteratorResult<R>> {
     try {
-      if (!this.#started) {
-        this.#started = true;
-        await this.#refill();
-      }
       for (;;) {
         if (this.#at < this.#results.length) return { value: this.#results[this.#at++] as R, done: false };
+        // The task whose results were just yielded has left the window: top it up.
+        if (!this.#finished) {
+          const reading = this.#refill();
+          if (reading !== undefined) await reading;
+        }
         const future = this.#window.shift();
         if (future === undefined || this.#finished) {
           await this.#finish();
@@ -132,7 +139,6 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
         this.#current = undefined;
         this.#results = this.#chunksize === 1 ? [value] : (value as unknown[]);
         this.#at = 0;
-        await this.#refill();
       }
     } catch (error) {
       await this.#finish();
@@ -212,5 +218,118 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       this.#exhausted = true;
       await this.#source.return?.();
     }
+  }
+}
+
+function isAsync(iterable: unknown): boolean {
+  return Symbol.asyncIterator in Object(iterable);
+}
+
+function iteratorOf<T>(iterable: Iterable<T> | AsyncIterable<T>): Iterator<T> | AsyncIterator<T> {
+  return isAsync(iterable) ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]() : (iterable as Iterable<T>)[Symbol.iterator]();
+}
+
+/**
+ * Python's `zip(*iterables)` as one iterator of tuples (async if any input is): each step
+ * reads one item of each input in turn and ends at the first input that ends. The inputs
+ * still open are closed then (`return()`), as they are when the zip is closed or an input's
+ * `next()` throws (that one counts as closed itself): JavaScript's rule for an iteration
+ * that stops early, and that of the joint-iteration proposal's `Iterator.zip`.
+ */
+function zip(iterables: readonly (Iterable<unknown> | AsyncIterable<unknown>)[], sync: boolean): Iterator<unknown[]> | AsyncIterator<unknown[]> {
+  const iterators: (Iterator<unknown> | AsyncIterator<unknown>)[] = [];
+  try {
+    for (const iterable of iterables) iterators.push(iteratorOf(iterable));
+  } catch (error) {
+    for (const opened of iterators) void closeQuietly(opened);
+    throw error;
+  }
+  let open = true;
+  /** Closes every input but `except`; the first error from a `return()` is thrown after all were asked. */
+  const closeOthers = (except: number): void | Promise<void> => {
+    open = false;
+    const closing: unknown[] = [];
+    let failure: { error: unknown } | undefined;
+    for (let i = 0; i < iterators.length; i++) {
+      if (i === except) continue;
+      try {
+        closing.push(iterators[i].return?.());
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (sync) {
+      if (failure !== undefined) throw failure.error;
+      return;
+    }
+    return Promise.allSettled(closing).then((settled) => {
+      if (failure !== undefined) throw failure.error;
+      for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
+    });
+  };
+  if (sync) {
+    const inputs = iterators as Iterator<unknown>[];
+    return {
+      next(): IteratorResult<unknown[]> {
+        if (!open) return DONE;
+        const tuple: unknown[] = new Array(inputs.length);
+        for (let i = 0; i < inputs.length; i++) {
+          let step: IteratorResult<unknown>;
+          try {
+            step = inputs[i].next();
+          } catch (error) {
+            try {
+              closeOthers(i);
+            } catch {
+              // the first error is the one to report
+            }
+            throw error;
+          }
+          if (step.done === true) {
+            closeOthers(i);
+            return DONE;
+          }
+          tuple[i] = step.value;
+        }
+        return { value: tuple, done: false };
+      },
+      return(): IteratorResult<unknown[]> {
+        if (open) closeOthers(-1);
+        return DONE;
+      },
+    };
+  }
+  return {
+    async next(): Promise<IteratorResult<unknown[]>> {
+      if (!open) return DONE;
+      const tuple: unknown[] = new Array(iterators.length);
+      for (let i = 0; i < iterators.length; i++) {
+        let step: IteratorResult<unknown>;
+        try {
+          step = await iterators[i].next();
+        } catch (error) {
+          await Promise.resolve(closeOthers(i)).catch(ignore);
+          throw error;
+        }
+        if (step.done === true) {
+          await closeOthers(i);
+          return DONE;
+        }
+        tuple[i] = step.value;
+      }
+      return { value: tuple, done: false };
+    },
+    async return(): Promise<IteratorResult<unknown[]>> {
+      if (open) await closeOthers(-1);
+      return DONE;
+    },
+  };
+}
+
+async function closeQuietly(iterator: Iterator<unknown> | AsyncIterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.();
+  } catch {
+    // closing after a failure to open another input: the first error is the one reported
   }
 }

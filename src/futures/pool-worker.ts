@@ -9,10 +9,10 @@ import { NOTHING } from "../queue/queue.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget, type TargetDescriptor } from "../transport/target.js";
 import { Empty } from "../core/errors.js";
-import { ABORT_MARK, BROKEN, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+import { ABORT_MARK, BROKEN, CHUNK, CHUNK_SPREAD, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 
-/** With `chunked`, `args` holds one item per call: the target runs once per item. */
-type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
+/** With `chunked`, `args` holds one item per call: the target runs once per item (see protocol.ts). */
+type Task = [id: number, target: number, args: unknown[], chunked?: typeof CHUNK | typeof CHUNK_SPREAD] | typeof STOP;
 type Outcome = [id: number, status: number, value: unknown];
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -95,10 +95,10 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
     let outcome: Outcome;
     try {
       const fn = await targetOf(index);
-      if (chunked === 1) {
+      if (chunked === CHUNK || chunked === CHUNK_SPREAD) {
         const values: unknown[] = [];
         for (const item of args) {
-          const value = fn(item);
+          const value = chunked === CHUNK ? fn(item) : fn(...(item as unknown[]));
           values.push(isThenable(value) ? await value : value);
         }
         outcome = [id, OK, values];

@@ -2,7 +2,7 @@
  * What a thread pool's main side and its workers share. All of it is shared memory, so a
  * task goes from `submit()` to a worker and its result back without a postMessage:
  *
- *   tasks    SimpleQueue of [id, target index, args]; STOP asks one worker to leave
+ *   tasks    SimpleQueue of [id, target index, args, chunked?]; STOP asks one worker to leave
  *   results  SimpleQueue of [id, OK | FAILED, value or encoded error], and [worker, BROKEN,
  *            encoded error] when a worker's initializer failed
  *   targets  per worker, a SimpleQueue of [index, target descriptor]: the targets the pool
@@ -17,6 +17,14 @@ export const STOP = -1;
 export const OK = 1;
 export const FAILED = 0;
 export const BROKEN = 2;
+
+/**
+ * A task's `chunked` flag (map's chunks): absent, `args` are the arguments of one call;
+ * CHUNK, one call per item of `args`, `fn(item)`; CHUNK_SPREAD, one call per item, each an
+ * array of arguments (map over several iterables), `fn(...item)`.
+ */
+export const CHUNK = 1;
+export const CHUNK_SPREAD = 2;
 
 export const FREE = 0;
 export const PENDING = 1;

@@ -17,16 +17,17 @@
 import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
 import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, deadlineOf, describe } from "../core/timeouts.js";
+import { checkOptions, deadlineOf, describe, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { SharedArray } from "../shared/shared-array.js";
 import { Thread, quietThread } from "../threads/thread.js";
 import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
-import { Future } from "./future.js";
+import { Future, type DoneCallback } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
-import { ABORT_MARK, BROKEN, CANCELLED, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
+import { inspect } from "node:util";
+import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 import { carrierModule } from "../threads/carrier.js";
 import { repr } from "../core/repr.js";
@@ -49,7 +50,28 @@ export interface ThreadPoolOptions {
   idleTimeout?: number;
   /** V8 heap limits of each worker thread. */
   resourceLimits?: ResourceLimits;
+  /**
+   * Called once for each task that failed and whose failure nobody asked for: no `result()`,
+   * `exception()`, `await`/`then` or `addDoneCallback` on its future by the time the pool has
+   * shut down (`shutdown()`, `await using`) and its last task has ended. Default: none, as in
+   * Python, whose futures keep an exception nobody retrieves to themselves. Tasks of `map`
+   * are never reported (the iteration throws the first failure), nor futures failed with
+   * `BrokenExecutorError` (the pool's breaking is one event, not one per task). A hook that
+   * throws is reported on stderr.
+   */
+  onUnhandledFailure?: UnhandledFailureHook;
 }
+
+/** What {@link ThreadPoolOptions.onUnhandledFailure} receives. */
+export interface UnhandledFailure {
+  /** What the task threw (or the `WorkerCrashedError` of its worker). */
+  readonly error: unknown;
+  /** The task's future, failed with `error`. */
+  readonly future: Future<unknown>;
+}
+
+/** See {@link ThreadPoolOptions.onUnhandledFailure}. */
+export type UnhandledFailureHook = (failure: UnhandledFailure) => void;
 
 /** Options of {@link ThreadPoolExecutor.map}. */
 export interface MapOptions {
@@ -59,9 +81,25 @@ export interface MapOptions {
   timeout?: number;
   /** Aborting cancels what has not started and ends the iteration with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Python 3.14's `buffersize`: at most this many tasks (each of `chunksize` items) are
+   * submitted and not yet yielded; the input is read only as results are yielded, so an
+   * endless generator works. Default: `4 * maxWorkers` (at least 2). A positive integer.
+   */
+  buffersize?: number;
 }
 
-type Task = [id: number, target: number, args: unknown[], chunked?: 1] | typeof STOP;
+const MAP_OPTIONS: ReadonlySet<string> = new Set(["chunksize", "timeout", "signal", "buffersize"]);
+
+/** An input of `map`: any iterable or async iterable. */
+export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
+
+/** The inputs of `map` for a target taking `A`: one iterable per parameter, zipped. */
+export type MapInputs<A extends readonly unknown[]> = { [K in keyof A]: MapInput<A[K]> };
+
+/** How a task's `args` are called: once (0), once per item (CHUNK), once per item spread as arguments (CHUNK_SPREAD). */
+type Chunking = 0 | typeof CHUNK | typeof CHUNK_SPREAD;
+type Task = [id: number, target: number, args: unknown[], chunked?: Chunking] | typeof STOP;
 type Outcome = [id: number, status: number, value: unknown];
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -78,7 +116,7 @@ interface Worker {
 
 interface Queued {
   readonly future: PoolFuture<unknown>;
-  readonly task: [number, number, unknown[], 1?];
+  readonly task: [number, number, unknown[], Chunking?];
 }
 
 /** A pool future: its start and its cancel are decided in shared memory. */
@@ -89,6 +127,31 @@ class PoolFuture<T> extends Future<T> {
   seq = 0;
   /** @internal */
   states: Int32Array | undefined;
+  /** @internal Someone asked for the outcome (result, exception, then, a done callback), or map owns it. */
+  observed = false;
+  /** @internal The pool's failures nobody asked for, while this future is among them. */
+  unhandled: Map<PoolFuture<unknown>, unknown> | undefined;
+
+  override result(options?: WaitOptions): Promise<T> {
+    if (!this.observed) this.#observe();
+    return super.result(options);
+  }
+
+  override exception(options?: WaitOptions): Promise<unknown> {
+    if (!this.observed) this.#observe();
+    return super.exception(options);
+  }
+
+  override addDoneCallback(fn: DoneCallback<T>): void {
+    if (!this.observed) this.#observe();
+    super.addDoneCallback(fn);
+  }
+
+  #observe(): void {
+    this.observed = true;
+    this.unhandled?.delete(this as PoolFuture<unknown>);
+    this.unhandled = undefined;
+  }
 
   override running(): boolean {
     this.#catchUp();
@@ -125,6 +188,8 @@ class PoolFuture<T> extends Future<T> {
   }
 }
 
+Future.nativeAwait(PoolFuture);
+
 /** A pool of worker threads running tasks, with Python's `ThreadPoolExecutor` semantics. */
 export class ThreadPoolExecutor {
   readonly #maxWorkers: number;
@@ -135,6 +200,9 @@ export class ThreadPoolExecutor {
   readonly #maxTasks: number;
   readonly #idleMs: number;
   readonly #resourceLimits: ResourceLimits | undefined;
+  readonly #onUnhandled: UnhandledFailureHook | undefined;
+  /** Failed futures nobody has asked about yet, with their errors (only with an `onUnhandledFailure` hook). */
+  readonly #unhandled = new Map<PoolFuture<unknown>, unknown>();
 
   readonly #tasks = new SimpleQueue<Task>();
   readonly #results = new SimpleQueue<Outcome>();
@@ -185,6 +253,10 @@ export class ThreadPoolExecutor {
     }
     this.#idleMs = idle;
     this.#resourceLimits = options.resourceLimits;
+    if (options.onUnhandledFailure !== undefined && typeof options.onUnhandledFailure !== "function") {
+      throw new TypeError(`new ThreadPoolExecutor(options): options.onUnhandledFailure must be a function, got ${describe(options.onUnhandledFailure)}`);
+    }
+    this.#onUnhandled = options.onUnhandledFailure;
   }
 
   /**
@@ -192,35 +264,56 @@ export class ThreadPoolExecutor {
    * be sent throw a `TypeError` naming their path; after `shutdown()`, `RuntimeError`.
    */
   submit<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...args: A): Future<Awaited<R>> {
-    const future = this.#submit(target as AnyFunction | ModuleTarget, args, false);
+    const future = this.#submit(target as AnyFunction | ModuleTarget, args, 0);
     return future as unknown as Future<Awaited<R>>;
   }
 
   /**
-   * Python's `executor.map`: runs `target(item)` for each item and yields the results in
-   * input order. The iterable is read lazily, a bounded window ahead of the results, so an
-   * endless generator works; the first failure is thrown at its position. Bad options, a
-   * pool that is shut down or broken, and an already aborted `signal` throw here, at the
-   * call, as Python's `map` raises at its call.
+   * Python's `executor.map(fn, *iterables)`: runs `target(a, b, ...)` for each item of the
+   * iterables, zipped as Python's `zip` (it stops at the shortest, and closes the others
+   * then), and yields the results in input order. Options go last, as a plain object:
+   * `map(fn, xs, ys, { chunksize, timeout, signal, buffersize })`. The input is read lazily,
+   * at most `buffersize` tasks ahead of the results, so an endless generator works; the
+   * first failure is thrown at its position. Bad arguments, a pool that is shut down or
+   * broken, and an already aborted `signal` throw here, at the call, as Python's `map`
+   * raises at its call. With no iterable at all, nothing runs and nothing is yielded, as in
+   * Python.
    */
-  map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: Iterable<T> | AsyncIterable<T>, options: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
-    checkOptions(options, "ThreadPoolExecutor.map()");
-    const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
-    const deadline = deadlineOf(options.timeout, "ThreadPoolExecutor.map()");
-    if (iterable == null || !(Symbol.iterator in Object(iterable) || Symbol.asyncIterator in Object(iterable))) {
-      throw new TypeError(`ThreadPoolExecutor.map(target, iterable): iterable must be iterable or async iterable, got ${describe(iterable)}`);
+  map<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(
+    target: ((...args: A) => R) | ModuleTarget,
+    ...iterablesAndOptions: [...iterables: MapInputs<A>, options: MapOptions | undefined]
+  ): AsyncIterableIterator<Awaited<R>>;
+  map(target: AnyFunction | ModuleTarget, ...rest: unknown[]): AsyncIterableIterator<unknown> {
+    const { iterables, options } = splitMapArguments(rest);
+    const where = "ThreadPoolExecutor.map()";
+    checkOptions(options, where);
+    for (const key of Object.keys(options)) {
+      if (!MAP_OPTIONS.has(key)) {
+        throw new TypeError(
+          `${where}: unknown option "${key}" in the last argument (known: ${[...MAP_OPTIONS].join(", ")}); ` +
+            `an input must be an iterable or async iterable (an array, a Set, a generator...), not a plain object`,
+        );
+      }
     }
+    const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
+    const buffersize = options.buffersize === undefined ? Math.max(2, this.#maxWorkers * 4) : positiveInteger(options.buffersize, "buffersize", "ThreadPoolExecutor.map(options)");
+    const deadline = deadlineOf(options.timeout, where);
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     options.signal?.throwIfAborted();
-    // A chunk travels as a flat array of items (one argument each).
-    const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target as AnyFunction | ModuleTarget, items, chunksize !== 1);
-    return new MapIterator<T, Awaited<R>>(submit, iterable, {
-      chunksize,
-      windowLimit: Math.max(2, this.#maxWorkers * 4),
-      deadline,
-      signal: options.signal,
-    });
+    describeTarget(target, "ThreadPoolExecutor.map(target)");
+    // One iterable: a task's args are [item], or a chunk of items (one argument each).
+    // Several: each item is the zipped tuple, a task's args, or a chunk of tuples to spread.
+    const spread = iterables.length > 1;
+    const chunking: Chunking = chunksize === 1 ? 0 : spread ? CHUNK_SPREAD : CHUNK;
+    const submit = (items: unknown[]): PoolFuture<unknown> => {
+      const future = this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking);
+      // The iteration reports the first failure; the others are its collateral, as cancellations are.
+      future.observed = true;
+      return future;
+    };
+    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal });
   }
 
   /**
@@ -256,14 +349,14 @@ export class ThreadPoolExecutor {
     await this.shutdown({ wait: true });
   }
 
-  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: boolean): PoolFuture<unknown> {
+  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: Chunking): PoolFuture<unknown> {
     let args = taskArgs;
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
     future.states = this.#states;
-    if (!chunked && args.some((arg) => arg instanceof AbortSignal)) {
+    if (chunked === 0 && args.some((arg) => arg instanceof AbortSignal)) {
       // Already aborted: cancelled before any worker can take it.
       if (args.some((arg) => arg instanceof AbortSignal && arg.aborted)) {
         future.cancel();
@@ -271,7 +364,7 @@ export class ThreadPoolExecutor {
       }
       args = this.#withAbortCells(args, future);
     }
-    const queued: Queued = { future, task: chunked ? [0, index, args, 1] : [0, index, args] };
+    const queued: Queued = { future, task: chunked !== 0 ? [0, index, args, chunked] : [0, index, args] };
     if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
       checkSendable(args, "args");
       this.#backlog.push(queued);
@@ -300,7 +393,8 @@ export class ThreadPoolExecutor {
       if (!future.cancel()) Atomics.store(cell.array as Int32Array, 0, 1);
     };
     for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
-    future.addDoneCallback(() => {
+    // The base method: the pool's own callback does not count as asking for the outcome.
+    Future.prototype.addDoneCallback.call(future, () => {
       for (const signal of signals) signal.removeEventListener("abort", onAbort);
     });
     return args.map((arg) => (arg instanceof AbortSignal ? { [ABORT_MARK]: cell } : arg));
@@ -460,6 +554,7 @@ export class ThreadPoolExecutor {
           future.onCancel = undefined;
           future.setRunningOrNotifyCancel();
           future.setException(crash);
+          this.#noteFailure(future, crash);
         }
         this.#taskEnded();
       }
@@ -496,7 +591,9 @@ export class ThreadPoolExecutor {
       this.#slots[slot] = undefined;
       future.onCancel = undefined;
       if (!future.running()) future.setRunningOrNotifyCancel();
-      future.setException(new WorkerCrashedError(`worker ${dead.name} died taking the task: ${dead.error instanceof Error ? dead.error.message : String(dead.error)}`));
+      const crash = new WorkerCrashedError(`worker ${dead.name} died taking the task: ${dead.error instanceof Error ? dead.error.message : String(dead.error)}`);
+      future.setException(crash);
+      this.#noteFailure(future, crash);
       this.#taskEnded();
     }
     this.#results._putNow([0, OK, undefined]);
@@ -533,7 +630,11 @@ export class ThreadPoolExecutor {
     if (!future.done()) {
       if (!future.running()) future.setRunningOrNotifyCancel();
       if (status === OK) future.setResult(value);
-      else future.setException(decodeError(value as EncodedError, `in a worker of ${this.#prefix}`));
+      else {
+        const error = decodeError(value as EncodedError, `in a worker of ${this.#prefix}`);
+        future.setException(error);
+        this.#noteFailure(future, error);
+      }
     }
     this.#taskEnded();
   }
@@ -545,10 +646,36 @@ export class ThreadPoolExecutor {
     }
   }
 
+  /** Shut down and nothing left to run (called once): the workers may go. */
   #sendStops(): void {
     if (this.#stopsSent) return;
     this.#stopsSent = true;
     for (let i = 0; i < this.#workers.size; i++) this.#tasks._putNow(STOP);
+    this.#reportUnhandled();
+  }
+
+  /** Remembers a failed future that nobody has asked about, for `onUnhandledFailure`. */
+  #noteFailure(future: PoolFuture<unknown>, error: unknown): void {
+    if (this.#onUnhandled === undefined || future.observed) return;
+    future.unhandled = this.#unhandled;
+    this.#unhandled.set(future, error);
+  }
+
+  /** The pool has shut down and its tasks have ended: reports the failures nobody asked about. */
+  #reportUnhandled(): void {
+    const hook = this.#onUnhandled;
+    if (hook === undefined || this.#unhandled.size === 0) return;
+    const failed = [...this.#unhandled];
+    this.#unhandled.clear();
+    for (const [future, error] of failed) {
+      future.unhandled = undefined;
+      try {
+        hook({ error, future: future as unknown as Future<unknown> });
+      } catch (hookError) {
+        const detail = hookError instanceof Error ? (hookError.stack ?? String(hookError)) : inspect(hookError);
+        process.stderr.write(`exception in the onUnhandledFailure hook of ${this.#prefix} for ${future}\n${detail}\n`);
+      }
+    }
   }
 
   /** `what` went wrong; by default, as in Python, an initializer failed. */
@@ -568,6 +695,49 @@ export class ThreadPoolExecutor {
     this.#shutdown = true;
     this.#sendStops();
   }
+}
+
+/**
+ * `map`'s arguments after the target: the iterables, then, optionally, the options. The
+ * last argument is the options if it is `undefined` or an object that is neither iterable
+ * nor async iterable (so an array, a Set, a string or a generator is always an input); a
+ * non-plain object there (a class instance that is not iterable) is neither, and an error.
+ */
+function splitMapArguments(rest: unknown[]): { iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]; options: MapOptions } {
+  let options: MapOptions = {};
+  let count = rest.length;
+  const last = rest[count - 1];
+  if (count > 0 && (last === undefined || last === null || (typeof last === "object" && !isInput(last)))) {
+    count--;
+    if (last === null) throw new TypeError(`ThreadPoolExecutor.map(target, ...iterables, options?): options must be an object, got null`);
+    if (last !== undefined) {
+      const proto = Object.getPrototypeOf(last) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(
+          `ThreadPoolExecutor.map(target, ...iterables, options?): the last argument must be an iterable, an async iterable or a plain options object, ` +
+            `got ${describe(last)}, which is none of these`,
+        );
+      }
+      options = last as MapOptions;
+    }
+  }
+  const iterables = rest.slice(0, count) as (Iterable<unknown> | AsyncIterable<unknown>)[];
+  for (let i = 0; i < count; i++) {
+    if (!isInput(iterables[i])) {
+      const position = count === 1 ? "iterable" : `iterables[${i}]`;
+      throw new TypeError(
+        `ThreadPoolExecutor.map(target, ...iterables, options?): ${position} must be an iterable or async iterable (an array, a Set, a generator...), ` +
+          `got ${describe(iterables[i])}${i === count - 1 ? " (the options, if any, come last, as a plain object)" : ""}`,
+      );
+    }
+  }
+  return { iterables, options };
+}
+
+function isInput(value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  const boxed = Object(value) as object;
+  return Symbol.iterator in boxed || Symbol.asyncIterator in boxed;
 }
 
 function positiveInteger(value: unknown, name: string, where = "new ThreadPoolExecutor(options)"): number {

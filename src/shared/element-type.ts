@@ -76,18 +76,88 @@ export function viewOf<T extends SharedType>(type: T, buffer: SharedArrayBuffer,
   return new arrayClasses[type](buffer, byteOffset, length) as SharedTypedArray<T>;
 }
 
+/** What the checks need to know of an element type; one frozen record per type, from {@link elementInfo}. */
+export interface ElementInfo {
+  readonly type: SharedType;
+  /** "bigint": bigint64/biguint64; "int": the number integer types; "float": float32/float64. */
+  readonly kind: "bigint" | "int" | "float";
+  /** The least and greatest value an integer type holds exactly (numbers; ±Infinity for floats). */
+  readonly min: number;
+  readonly max: number;
+  /** The same bounds as bigints, for the bigint types (0n otherwise). */
+  readonly bigMin: bigint;
+  readonly bigMax: bigint;
+}
+
+function info(type: SharedType, kind: ElementInfo["kind"], min: number | bigint, max: number | bigint): ElementInfo {
+  const big = typeof min === "bigint";
+  return Object.freeze({
+    type,
+    kind,
+    min: big ? -Infinity : (min as number),
+    max: big ? Infinity : (max as number),
+    bigMin: big ? (min as bigint) : 0n,
+    bigMax: big ? (max as bigint) : 0n,
+  });
+}
+
+const infos: { readonly [T in SharedType]: ElementInfo } = {
+  int8: info("int8", "int", -(2 ** 7), 2 ** 7 - 1),
+  int16: info("int16", "int", -(2 ** 15), 2 ** 15 - 1),
+  int32: info("int32", "int", -(2 ** 31), 2 ** 31 - 1),
+  uint8: info("uint8", "int", 0, 2 ** 8 - 1),
+  uint16: info("uint16", "int", 0, 2 ** 16 - 1),
+  uint32: info("uint32", "int", 0, 2 ** 32 - 1),
+  float32: info("float32", "float", -Infinity, Infinity),
+  float64: info("float64", "float", -Infinity, Infinity),
+  bigint64: info("bigint64", "bigint", -(2n ** 63n), 2n ** 63n - 1n),
+  biguint64: info("biguint64", "bigint", 0n, 2n ** 64n - 1n),
+};
+
+/** The checks' record of `type` (keep it: looking it up on every write costs more than the check). */
+export function elementInfo(type: SharedType): ElementInfo {
+  return infos[type];
+}
+
 /**
- * Checks a value about to be stored as `type`: a bigint for the 64-bit integer types, a
- * number otherwise (`TypeError`), and an integer for the integer types (`ValueError`).
- * Integers outside the type's range wrap, as in a typed array.
+ * True if `value` can be stored as the element type exactly: a bigint within range for the
+ * 64-bit integer types, an integer within range for the other integer types (so not
+ * fractional, NaN or infinite), any number for the float types.
+ */
+export function fitsElement(info: ElementInfo, value: unknown): boolean {
+  if (typeof value === "number") {
+    // NaN fails both comparisons; `value % 1 === 0` is Number.isInteger for finite values.
+    return info.kind === "float" || (value >= info.min && value <= info.max && value % 1 === 0);
+  }
+  return typeof value === "bigint" && info.kind === "bigint" && value >= info.bigMin && value <= info.bigMax;
+}
+
+/**
+ * The error for a value that {@link fitsElement} refused, `what` naming where it was
+ * written (`SharedValue("int32").value`): a `TypeError` for a value of the wrong kind (a
+ * number for a bigint type or the reverse, or neither), else a `ValueError` (a
+ * `RangeError`) that names the type's range.
+ */
+export function elementError(info: ElementInfo, value: unknown, what: string): Error {
+  const { type } = info;
+  if (info.kind === "bigint") {
+    if (typeof value !== "bigint") return new TypeError(`${what} must be a bigint for type "${type}", got ${describe(value)}`);
+  } else if (typeof value !== "number") {
+    return new TypeError(`${what} must be a number for type "${type}", got ${describe(value)}`);
+  }
+  const range = info.kind === "bigint" ? `${info.bigMin} to ${info.bigMax}` : `${info.min} to ${info.max}`;
+  if (typeof value === "number" && !Number.isInteger(value)) {
+    return new ValueError(`${what}: ${describe(value)} is not an integer; ${type} holds the integers from ${range}`);
+  }
+  return new ValueError(`${what}: ${describe(value)} is out of range for ${type} (${range})`);
+}
+
+/**
+ * Checks a value about to be stored as `type` (see {@link fitsElement}); throws
+ * {@link elementError} if it does not fit. Integer types never wrap a value: a typed
+ * array would store 300 in a uint8 as 44, silently.
  */
 export function checkElement(type: SharedType, value: unknown, what: string): void {
-  if (isBigIntType(type)) {
-    if (typeof value !== "bigint") throw new TypeError(`${what} must be a bigint for type "${type}", got ${describe(value)}`);
-    return;
-  }
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number for type "${type}", got ${describe(value)}`);
-  if (!isFloatType(type) && !Number.isInteger(value)) {
-    throw new ValueError(`${what} must be an integer for type "${type}", got ${describe(value)}`);
-  }
+  const info = infos[type];
+  if (!fitsElement(info, value)) throw elementError(info, value, what);
 }

@@ -26,11 +26,14 @@ import {
 import { Lock } from "../sync/lock.js";
 import {
   bytesOf,
-  checkElement,
   checkType,
+  elementError,
+  elementInfo,
+  fitsElement,
   isBigIntType,
   isFloatType,
   viewOf,
+  type ElementInfo,
   type SharedElement,
   type SharedType,
 } from "./element-type.js";
@@ -82,6 +85,13 @@ function codecOf(type: SharedType, block: SharedBlock): Codec {
 }
 
 /**
+ * The descriptor of a SharedValue being revived in this thread, set only by this module's
+ * reviver around its `new SharedValue(...)`, so that no argument a user can pass reaches
+ * that path.
+ */
+let arriving: SharedDescriptor | undefined;
+
+/**
  * One number in shared memory, read and written atomically from every thread; pass it in
  * `args` to share it. The type fixes its range and whether it holds a number or a bigint.
  */
@@ -93,21 +103,26 @@ export class SharedValue<T extends SharedType = SharedType> {
   /** @internal The block of the shared heap holding the value. */
   readonly block: SharedBlock;
   readonly #codec: Codec;
+  readonly #info: ElementInfo;
 
   /**
    * @param type the element type, e.g. `"int32"`, `"float64"`, `"bigint64"`.
-   * @param initial the first value (default 0, or `0n` for the bigint types).
+   * @param initial the first value (default 0, or `0n` for the bigint types). An integer
+   *   type refuses a value it cannot hold exactly (`RangeError`), as `.value` does.
    */
-  constructor(type: T, initial?: SharedElement<T>, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(type: T, initial?: SharedElement<T>) {
+    const arrived = arriving;
+    arriving = undefined;
     checkType(type, "new SharedValue(type, initial)");
     this.type = type;
+    this.#info = elementInfo(type);
     if (arrived !== undefined) {
       this.block = adoptBlock(this, arrived);
       this.lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock;
       this.#codec = codecOf(type, this.block);
       return;
     }
-    if (initial !== undefined) checkElement(type, initial, "new SharedValue(type, initial): initial");
+    if (initial !== undefined) this.#check(initial, "", "initial");
     this.block = allocateBlock(bytesOf(type));
     ownBlock(this, this.block);
     this.lock = new Lock();
@@ -122,23 +137,31 @@ export class SharedValue<T extends SharedType = SharedType> {
     return codec.decode(stored) as SharedElement<T>;
   }
 
-  /** Writes the value atomically. A number for most types, a bigint for "bigint64"/"biguint64". */
+  /**
+   * Writes the value atomically. A number for most types, a bigint for "bigint64"/"biguint64";
+   * an integer type refuses a value it cannot hold exactly (out of range, fractional, NaN)
+   * with a `RangeError` naming its range, rather than wrapping it.
+   */
   set value(value: SharedElement<T>) {
-    checkElement(this.type, value, "SharedValue.value");
+    this.#check(value, ".value", "");
     this.#store(value);
   }
 
-  /** Adds `n` atomically and returns the previous value. Integer types only (`TypeError` on floats). */
+  /**
+   * Adds `n` atomically and returns the previous value. Integer types only (`TypeError` on
+   * floats); `n` must be a value of the type (`RangeError` otherwise). The sum wraps at the
+   * type's bounds, as C's atomics do.
+   */
   add(n: SharedElement<T>): SharedElement<T> {
     const cells = this.#integerCells("add");
-    checkElement(this.type, n, "SharedValue.add(n): n");
+    this.#check(n, ".add(n)", "n");
     return (cells.num !== null ? Atomics.add(cells.num, 0, n as number) : Atomics.add(cells.big!, 0, n as bigint)) as SharedElement<T>;
   }
 
-  /** Subtracts `n` atomically and returns the previous value. Integer types only (`TypeError` on floats). */
+  /** Subtracts `n` atomically and returns the previous value; as {@link add}. */
   sub(n: SharedElement<T>): SharedElement<T> {
     const cells = this.#integerCells("sub");
-    checkElement(this.type, n, "SharedValue.sub(n): n");
+    this.#check(n, ".sub(n)", "n");
     return (cells.num !== null ? Atomics.sub(cells.num, 0, n as number) : Atomics.sub(cells.big!, 0, n as bigint)) as SharedElement<T>;
   }
 
@@ -147,8 +170,8 @@ export class SharedValue<T extends SharedType = SharedType> {
    * (equal to `expected` exactly when it stored). For float types it compares bit patterns.
    */
   compareExchange(expected: SharedElement<T>, next: SharedElement<T>): SharedElement<T> {
-    checkElement(this.type, expected, "SharedValue.compareExchange(expected, next): expected");
-    checkElement(this.type, next, "SharedValue.compareExchange(expected, next): next");
+    this.#check(expected, ".compareExchange(expected, next)", "expected");
+    this.#check(next, ".compareExchange(expected, next)", "next");
     const codec = this.#codec;
     const previous =
       codec.num !== null
@@ -160,6 +183,20 @@ export class SharedValue<T extends SharedType = SharedType> {
   /** The value, as a string (for template literals and `String()`). */
   toString(): string {
     return String(this.value);
+  }
+
+  /**
+   * Throws unless `value` fits the type. The message is built only on failure:
+   * `SharedValue("int32").add(n): n: 1.5 is not an integer; ...`, or, from the constructor
+   * (`member` ""), `new SharedValue("int32", initial): initial: ...`.
+   */
+  #check(value: unknown, member: string, arg: string): void {
+    if (fitsElement(this.#info, value)) return;
+    const what =
+      member === ""
+        ? `new SharedValue("${this.type}", ${arg}): ${arg}`
+        : `SharedValue("${this.type}")${member}${arg === "" ? "" : `: ${arg}`}`;
+    throw elementError(this.#info, value, what);
   }
 
   #store(value: number | bigint): void {
@@ -190,4 +227,11 @@ export class SharedValue<T extends SharedType = SharedType> {
   }
 }
 
-registerShareable("SharedValue", (descriptor) => new SharedValue(descriptor.type as SharedType, undefined, descriptor));
+registerShareable("SharedValue", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new SharedValue(descriptor.type as SharedType);
+  } finally {
+    arriving = undefined;
+  }
+});
