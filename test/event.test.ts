@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { configure, Event, MainThreadBlockingError, ValueError } from "weft";
+import { Barrier, BoundedSemaphore, Condition, configure, Event, Lock, MainThreadBlockingError, RLock, Semaphore, ValueError } from "weft";
 
 const T = { timeout: 20_000 };
 
@@ -83,4 +83,27 @@ test("Event: waitSync when opted in", T, () => {
   } finally {
     configure({ allowMainThreadBlocking: false });
   }
+});
+
+test("constructors take no internal argument: a stray one is a clear TypeError or is ignored", T, () => {
+  assert.throws(
+    () => new (Event as unknown as new (arg: unknown) => Event)({}),
+    (e: unknown) => e instanceof TypeError && /Event takes no arguments/.test(e.message),
+  );
+  assert.equal(new (Event as unknown as new (arg: unknown) => Event)(undefined).isSet(), false);
+  assert.throws(() => new Lock(5 as unknown as object), (e: unknown) => e instanceof TypeError && /options must be an object, got 5/.test(e.message));
+  assert.throws(() => new RLock("x" as unknown as object), TypeError);
+  assert.throws(() => new Condition({} as Lock), TypeError);
+  assert.throws(() => new Semaphore({} as number), TypeError);
+  assert.throws(() => new BoundedSemaphore({} as number), TypeError);
+  assert.throws(() => new Barrier({} as number), TypeError);
+  // What was once an internal descriptor parameter is now an ignored extra argument.
+  const fake = { kind: "Lock", block: {} };
+  const loose = <C>(cls: C): new (...args: unknown[]) => unknown => cls as unknown as new (...args: unknown[]) => unknown;
+  assert.equal((new (loose(Lock))(undefined, fake) as Lock).locked(), false);
+  assert.equal((new (loose(RLock))(undefined, fake) as RLock).fair, false);
+  assert.ok(new (loose(Condition))(undefined, fake) instanceof Condition);
+  assert.ok(new (loose(Semaphore))(2, fake) instanceof Semaphore);
+  assert.ok(new (loose(BoundedSemaphore))(2, fake) instanceof BoundedSemaphore);
+  assert.equal((new (loose(Barrier))(2, undefined, fake) as Barrier).parties, 2);
 });

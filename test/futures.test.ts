@@ -6,6 +6,7 @@
  * two module-level waits. Timeouts are small and nothing asserts tight timings.
  */
 import assert from "node:assert/strict";
+import { executorFuture, type ExecutorFuture } from "./helpers/internals.js";
 import { execFile } from "node:child_process";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -52,14 +53,14 @@ async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-function finished<T>(value: T): Future<T> {
-  const future = new Future<T>();
+function finished<T>(value: T): ExecutorFuture<T> {
+  const future = executorFuture<T>();
   future.setResult(value);
   return future;
 }
 
-function failed<T = number>(error: unknown): Future<T> {
-  const future = new Future<T>();
+function failed<T = number>(error: unknown): ExecutorFuture<T> {
+  const future = executorFuture<T>();
   future.setException(error);
   return future;
 }
@@ -81,7 +82,7 @@ test("errors: the future errors are weft's classes, BrokenExecutorError is a Run
 // The state machine
 
 test("Future: PENDING -> RUNNING -> FINISHED with a result", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   assert.deepEqual([future.running(), future.done(), future.cancelled()], [false, false, false]);
   assert.match(String(future), /^<Future at 0x[0-9a-f]+ state=pending>$/);
 
@@ -98,7 +99,7 @@ test("Future: PENDING -> RUNNING -> FINISHED with a result", T, async () => {
 });
 
 test("Future: PENDING -> RUNNING -> FINISHED with an exception", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   future.setRunningOrNotifyCancel();
   const error = new TypeError("bad");
   future.setException(error);
@@ -114,10 +115,10 @@ test("Future: PENDING -> RUNNING -> FINISHED with an exception", T, async () => 
 });
 
 test("Future: an executor may finish a future straight from PENDING", T, async () => {
-  const ok = new Future<string>();
+  const ok = executorFuture<string>();
   ok.setResult("x");
   assert.equal(await ok, "x");
-  const bad = new Future<string>();
+  const bad = executorFuture<string>();
   bad.setException(new RangeError("r"));
   assert.ok((await bad.exception()) instanceof RangeError);
 });
@@ -143,7 +144,7 @@ test("Future: setResult/setException on a done future is an InvalidStateError", 
   const raised = failed(new Error("x"));
   assert.throws(() => raised.setResult(1), InvalidStateError);
 
-  const cancelled = new Future<number>();
+  const cancelled = executorFuture<number>();
   cancelled.cancel();
   assert.throws(() => cancelled.setResult(1), InvalidStateError);
   assert.throws(() => cancelled.setException(new Error("x")), InvalidStateError);
@@ -151,13 +152,13 @@ test("Future: setResult/setException on a done future is an InvalidStateError", 
 });
 
 test("Future: setRunningOrNotifyCancel: true once, false if cancelled, RuntimeError otherwise", T, () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   assert.equal(future.setRunningOrNotifyCancel(), true);
   assert.throws(() => future.setRunningOrNotifyCancel(), RuntimeError);
   future.setResult(1);
   assert.throws(() => future.setRunningOrNotifyCancel(), RuntimeError);
 
-  const cancelled = new Future<number>();
+  const cancelled = executorFuture<number>();
   cancelled.cancel();
   assert.equal(cancelled.setRunningOrNotifyCancel(), false);
   assert.equal(cancelled.setRunningOrNotifyCancel(), false);
@@ -169,7 +170,7 @@ test("Future: setRunningOrNotifyCancel: true once, false if cancelled, RuntimeEr
 // cancel
 
 test("Future.cancel: true while pending, and again once cancelled", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   assert.equal(future.cancel(), true);
   assert.deepEqual([future.running(), future.done(), future.cancelled()], [false, true, true]);
   assert.match(String(future), /state=cancelled>$/);
@@ -184,7 +185,7 @@ test("Future.cancel: true while pending, and again once cancelled", T, async () 
 });
 
 test("Future.cancel: false once running or finished, and the future is unchanged", T, async () => {
-  const running = new Future<number>();
+  const running = executorFuture<number>();
   running.setRunningOrNotifyCancel();
   assert.equal(running.cancel(), false);
   assert.equal(running.running(), true);
@@ -199,7 +200,7 @@ test("Future.cancel: false once running or finished, and the future is unchanged
 });
 
 test("Future.cancel: a waiting result() rejects with CancelledError", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const waiting = future.result();
   const waitingException = future.exception({ timeout: 10_000 });
   await delay(5);
@@ -209,21 +210,21 @@ test("Future.cancel: a waiting result() rejects with CancelledError", T, async (
 });
 
 test("Future.onCancel: called once when a pending future is cancelled, never otherwise", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   let calls = 0;
   future.onCancel = () => calls++;
   future.cancel();
   future.cancel();
   assert.equal(calls, 1);
 
-  const running = new Future<number>();
+  const running = executorFuture<number>();
   let runningCalls = 0;
   running.onCancel = () => runningCalls++;
   running.setRunningOrNotifyCancel();
   assert.equal(running.cancel(), false);
   assert.equal(runningCalls, 0);
 
-  const done = new Future<number>();
+  const done = executorFuture<number>();
   let doneCalls = 0;
   done.onCancel = () => doneCalls++;
   done.setResult(1);
@@ -232,7 +233,7 @@ test("Future.onCancel: called once when a pending future is cancelled, never oth
 });
 
 test("Future.onCancel: a hook that throws is reported; cancel still succeeds and callbacks run", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   future.onCancel = () => {
     throw new Error("hook failed");
   };
@@ -250,7 +251,7 @@ test("Future.onCancel: a hook that throws is reported; cancel still succeeds and
 // result / exception with timeouts
 
 test("Future.result: waits until the result is set", T, async () => {
-  const future = new Future<string>();
+  const future = executorFuture<string>();
   const waiting = future.result();
   const waitingWithTimeout = future.result({ timeout: 10_000 });
   setTimeout(() => {
@@ -262,7 +263,7 @@ test("Future.result: waits until the result is set", T, async () => {
 });
 
 test("Future.result/exception: TimeoutError if not done in time; the future stays pending", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const started = performance.now();
   await assert.rejects(future.result({ timeout: 30 }), TimeoutError);
   assert.ok(performance.now() - started >= 25);
@@ -282,7 +283,7 @@ test("Future.result/exception: TimeoutError if not done in time; the future stay
 });
 
 test("Future.exception: waits for the exception", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const waiting = future.exception({ timeout: 10_000 });
   const error = new Error("later");
   setTimeout(() => future.setException(error), 20);
@@ -301,7 +302,7 @@ test("Future.result/exception: bad options", T, async () => {
 });
 
 test("Future.result: an aborted signal rejects with its reason and leaves the future alone", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const reason = new Error("enough");
   await assert.rejects(future.result({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
   const controller = new AbortController();
@@ -318,8 +319,8 @@ test("Future.result: an aborted signal rejects with its reason and leaves the fu
 // The thenable
 
 test("Future: thenable with Promise.resolve, Promise.all and then(onFulfilled, onRejected)", T, async () => {
-  const a = new Future<number>();
-  const b = new Future<string>();
+  const a = executorFuture<number>();
+  const b = executorFuture<string>();
   const both = Promise.all([a, b]);
   a.setResult(1);
   b.setResult("two");
@@ -341,7 +342,7 @@ test("Future: thenable with Promise.resolve, Promise.all and then(onFulfilled, o
 });
 
 test("Future: a pending future is awaited until it finishes", T, async () => {
-  const future = new Future<number[]>();
+  const future = executorFuture<number[]>();
   setTimeout(() => future.setResult([1, 2]), 10);
   assert.deepEqual(await future, [1, 2]);
 });
@@ -350,7 +351,7 @@ test("Future: types infer (compile-time checks)", T, async () => {
   const numbers = [finished(1), finished(2)];
   const sum: number = (await numbers[0]!) + (await numbers[1]!.result());
   assert.equal(sum, 3);
-  const mixed: Future<unknown>[] = [new Future<number>(), new Future<string>()];
+  const mixed: Future<unknown>[] = [executorFuture<number>(), executorFuture<string>()];
   assert.equal(mixed.length, 2);
   // In `for await`, each item stays typed as a future (TypeScript would otherwise type it
   // as the future's result, because a Future is a thenable).
@@ -375,7 +376,7 @@ test("Future: types infer (compile-time checks)", T, async () => {
 // Done callbacks
 
 test("addDoneCallback: called once with the future, in order, when it finishes", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const calls: string[] = [];
   future.addDoneCallback((f) => calls.push(`a:${f === future}:${f.done()}`));
   future.addDoneCallback(() => calls.push("b"));
@@ -392,7 +393,7 @@ test("addDoneCallback: called once with the future, in order, when it finishes",
 
 test("addDoneCallback: runs at once, synchronously, on a future that is already done", T, async () => {
   for (const future of [finished(1), failed(new Error("x")), (() => {
-    const f = new Future<number>();
+    const f = executorFuture<number>();
     f.cancel();
     return f;
   })()]) {
@@ -403,8 +404,8 @@ test("addDoneCallback: runs at once, synchronously, on a future that is already 
 });
 
 test("addDoneCallback: runs on exception and on cancel", T, async () => {
-  const raised = new Future<number>();
-  const cancelled = new Future<number>();
+  const raised = executorFuture<number>();
+  const cancelled = executorFuture<number>();
   const calls: string[] = [];
   raised.addDoneCallback((f) => calls.push(`raised ${f.done()}`));
   cancelled.addDoneCallback((f) => calls.push(`cancelled ${f.cancelled()}`));
@@ -415,7 +416,7 @@ test("addDoneCallback: runs on exception and on cancel", T, async () => {
 });
 
 test("addDoneCallback: a throwing callback is logged as Python does, and the others still run", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const calls: number[] = [];
   future.addDoneCallback(() => calls.push(1));
   future.addDoneCallback(() => {
@@ -447,7 +448,7 @@ test("addDoneCallback: a throwing callback is logged as Python does, and the oth
 });
 
 test("addDoneCallback: an async callback that rejects is logged, not an unhandled rejection", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   future.addDoneCallback(async () => {
     await delay(1);
     throw new Error("async callback broke");
@@ -461,7 +462,7 @@ test("addDoneCallback: an async callback that rejects is logged, not an unhandle
 });
 
 test("addDoneCallback: not a function is a TypeError", T, () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   assert.throws(() => future.addDoneCallback("f" as unknown as () => void), TypeError);
   assert.throws(() => finished(1).addDoneCallback(undefined as unknown as () => void), TypeError);
 });
@@ -470,8 +471,8 @@ test("addDoneCallback: not a function is a TypeError", T, () => {
 // toString
 
 test("Future.toString: Python's repr, with a distinct number per future", T, () => {
-  const a = new Future<number>();
-  const b = new Future<number>();
+  const a = executorFuture<number>();
+  const b = executorFuture<number>();
   const idOf = (f: Future<unknown>): number => Number.parseInt(/0x([0-9a-f]+)/.exec(String(f))![1]!, 16);
   assert.ok(idOf(b) > idOf(a));
   assert.match(String(finished("s")), /returned string>$/);
@@ -524,10 +525,10 @@ test("Future: a failed or cancelled future that nobody awaits does not crash the
 
 test("asCompleted: finished futures first in input order, then in the order they complete", T, async () => {
   const done1 = finished(1);
-  const pendingA = new Future<number>();
+  const pendingA = executorFuture<number>();
   const done2 = failed(new Error("x"));
-  const pendingB = new Future<number>();
-  const cancelledLater = new Future<number>();
+  const pendingB = executorFuture<number>();
+  const cancelledLater = executorFuture<number>();
   const order: Future<number>[] = [];
   setTimeout(() => pendingB.setResult(2), 10);
   setTimeout(() => cancelledLater.cancel(), 25);
@@ -541,7 +542,7 @@ test("asCompleted: finished futures first in input order, then in the order they
 
 test("asCompleted: a future given twice is yielded once; no futures yields nothing", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
+  const b = executorFuture<number>();
   setTimeout(() => b.setResult(2), 5);
   assert.deepEqual(await drain(asCompleted([a, b, a, b, b])), [a, b]);
   assert.deepEqual(await drain(asCompleted([])), []);
@@ -556,9 +557,9 @@ test("asCompleted: a future given twice is yielded once; no futures yields nothi
 
 test("asCompleted: TimeoutError says how many of how many are unfinished, after the finished ones", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
-  const c = new Future<number>();
-  const d = new Future<number>();
+  const b = executorFuture<number>();
+  const c = executorFuture<number>();
+  const d = executorFuture<number>();
   setTimeout(() => d.setResult(4), 5);
   const seen: Future<number>[] = [];
   await assert.rejects(
@@ -580,7 +581,7 @@ test("asCompleted: TimeoutError says how many of how many are unfinished, after 
 });
 
 test("asCompleted: the timeout counts from the start of iteration, as Python's generator", T, async () => {
-  const future = new Future<number>();
+  const future = executorFuture<number>();
   const iterator = asCompleted([future], { timeout: 300 });
   await delay(350);
   setTimeout(() => future.setResult(1), 20);
@@ -590,8 +591,8 @@ test("asCompleted: the timeout counts from the start of iteration, as Python's g
 
 test("asCompleted: break ends the iteration; later completions are harmless", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
-  const c = new Future<number>();
+  const b = executorFuture<number>();
+  const c = executorFuture<number>();
   const seen: Future<number>[] = [];
   for await (const future of asCompleted([a, b, c])) {
     seen.push(future);
@@ -601,7 +602,7 @@ test("asCompleted: break ends the iteration; later completions are harmless", T,
   b.setResult(2);
   c.cancel();
   // return() while a next() is waiting ends that next() too.
-  const d = new Future<number>();
+  const d = executorFuture<number>();
   const iterator = asCompleted([d]);
   const waiting = iterator.next();
   await delay(5);
@@ -612,8 +613,8 @@ test("asCompleted: break ends the iteration; later completions are harmless", T,
 });
 
 test("asCompleted: concurrent next() calls are served in order", T, async () => {
-  const a = new Future<number>();
-  const b = new Future<number>();
+  const a = executorFuture<number>();
+  const b = executorFuture<number>();
   const iterator = asCompleted([a, b]);
   const first = iterator.next();
   const second = iterator.next();
@@ -628,7 +629,7 @@ test("asCompleted: concurrent next() calls are served in order", T, async () => 
 
 test("asCompleted: an aborted signal ends the iteration with its reason", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
+  const b = executorFuture<number>();
   const reason = new Error("stop");
   await assert.rejects(asCompleted([a], { signal: AbortSignal.abort(reason) }).next(), (e) => e === reason);
   const controller = new AbortController();
@@ -662,9 +663,9 @@ test("asCompleted: bad arguments are reported at the call", T, () => {
 
 test("wait: ALL_COMPLETED (the default) waits for every future, failures and cancels included", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
-  const c = new Future<number>();
-  const d = new Future<number>();
+  const b = executorFuture<number>();
+  const c = executorFuture<number>();
+  const d = executorFuture<number>();
   setTimeout(() => b.setException(new Error("b")), 5);
   setTimeout(() => c.cancel(), 10);
   setTimeout(() => d.setResult(4), 20);
@@ -676,14 +677,14 @@ test("wait: ALL_COMPLETED (the default) waits for every future, failures and can
 });
 
 test("wait: FIRST_COMPLETED returns at the first future done", T, async () => {
-  const a = new Future<number>();
-  const b = new Future<number>();
+  const a = executorFuture<number>();
+  const b = executorFuture<number>();
   setTimeout(() => b.setResult(2), 10);
   const { done, notDone } = await wait([a, b], { returnWhen: FIRST_COMPLETED });
   assert.deepEqual(done, new Set([b]));
   assert.deepEqual(notDone, new Set([a]));
   // A cancel counts as done.
-  const c = new Future<number>();
+  const c = executorFuture<number>();
   setTimeout(() => c.cancel(), 5);
   const second = await wait([a, c], { returnWhen: FIRST_COMPLETED });
   assert.deepEqual(second.done, new Set([c]));
@@ -695,9 +696,9 @@ test("wait: FIRST_COMPLETED returns at the first future done", T, async () => {
 
 test("wait: FIRST_EXCEPTION returns at the first failure", T, async () => {
   const ok = finished(1);
-  const slow = new Future<number>();
-  const bad = new Future<number>();
-  const other = new Future<number>();
+  const slow = executorFuture<number>();
+  const bad = executorFuture<number>();
+  const other = executorFuture<number>();
   setTimeout(() => other.setResult(3), 5);
   setTimeout(() => bad.setException(new Error("bad")), 20);
   const { done, notDone } = await wait([ok, slow, bad, other], { returnWhen: FIRST_EXCEPTION });
@@ -710,9 +711,9 @@ test("wait: FIRST_EXCEPTION returns at the first failure", T, async () => {
 });
 
 test("wait: FIRST_EXCEPTION with no failure waits for all; a cancel is not an exception", T, async () => {
-  const a = new Future<number>();
-  const b = new Future<number>();
-  const c = new Future<number>();
+  const a = executorFuture<number>();
+  const b = executorFuture<number>();
+  const c = executorFuture<number>();
   setTimeout(() => a.setResult(1), 5);
   setTimeout(() => b.cancel(), 10);
   setTimeout(() => c.setResult(3), 25);
@@ -724,7 +725,7 @@ test("wait: FIRST_EXCEPTION with no failure waits for all; a cancel is not an ex
 
 test("wait: a timeout returns what is done so far, without an error", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
+  const b = executorFuture<number>();
   for (const returnWhen of [ALL_COMPLETED, FIRST_EXCEPTION] as ReturnWhen[]) {
     const { done, notDone } = await wait([a, b], { returnWhen, timeout: 30 });
     assert.deepEqual(done, new Set([a]));
@@ -743,7 +744,7 @@ test("wait: a timeout returns what is done so far, without an error", T, async (
 
 test("wait: duplicates count once; no futures return at once", T, async () => {
   const a = finished(1);
-  const b = new Future<number>();
+  const b = executorFuture<number>();
   setTimeout(() => b.setResult(2), 5);
   const { done, notDone } = await wait([a, b, a, b]);
   assert.deepEqual([...done], [a, b]);
@@ -755,7 +756,7 @@ test("wait: duplicates count once; no futures return at once", T, async () => {
 });
 
 test("wait: an aborted signal rejects with its reason", T, async () => {
-  const a = new Future<number>();
+  const a = executorFuture<number>();
   const reason = new Error("stop");
   await assert.rejects(wait([a], { signal: AbortSignal.abort(reason) }), (e) => e === reason);
   const controller = new AbortController();
@@ -788,7 +789,7 @@ test("wait: bad arguments", T, async () => {
 
 test("wait/asCompleted: many futures stay fast (linear, not quadratic)", T, async () => {
   const count = 100_000;
-  const futures = Array.from({ length: count }, () => new Future<number>());
+  const futures = Array.from({ length: count }, () => executorFuture<number>());
   const waiting = wait(futures);
   const iterator = asCompleted(futures);
   const first = iterator.next();
@@ -802,7 +803,7 @@ test("wait/asCompleted: many futures stay fast (linear, not quadratic)", T, asyn
     seen++;
   }
   assert.equal(seen, count);
-  const failing = Array.from({ length: count }, () => new Future<number>());
+  const failing = Array.from({ length: count }, () => executorFuture<number>());
   const firstException = wait(failing, { returnWhen: FIRST_EXCEPTION });
   failing.forEach((future, i) => (i === count - 1 ? future.setException(new Error("last")) : future.setResult(i)));
   assert.equal((await firstException).notDone.size, 0);
@@ -813,9 +814,9 @@ test("wait/asCompleted: many futures stay fast (linear, not quadratic)", T, asyn
 
 test("a future is a native Promise: isPromise, Promise.all / allSettled / race / any, catch, finally, assert.rejects", T, async () => {
   const { types } = await import("node:util");
-  const ok = new Future<number>();
-  const bad = new Future<number>();
-  const slow = new Future<number>();
+  const ok = executorFuture<number>();
+  const bad = executorFuture<number>();
+  const slow = executorFuture<number>();
   assert.ok(types.isPromise(ok));
   assert.ok(ok instanceof Future && ok instanceof Promise);
   assert.equal(Promise.resolve(ok), ok, "taken as it is, without a wrapper");
@@ -833,7 +834,7 @@ test("a future is a native Promise: isPromise, Promise.all / allSettled / race /
   assert.equal(await ok.finally(() => (ran = true)), 1);
   assert.ok(ran);
   await assert.rejects(bad, RangeError);
-  const cancelled = new Future<number>();
+  const cancelled = executorFuture<number>();
   cancelled.cancel();
   await assert.rejects(cancelled, CancelledError);
   // then() gives a plain promise, not a future
@@ -848,9 +849,9 @@ test("a failed or cancelled future nobody asks about is no unhandled rejection",
   process.on("unhandledRejection", onUnhandled);
   try {
     failed(new Error("nobody asks"));
-    const pending = new Future<number>();
+    const pending = executorFuture<number>();
     pending.setException(new Error("nobody asks either"));
-    new Future<number>().cancel();
+    executorFuture<number>().cancel();
     await delay(20);
     assert.deepEqual(seen, []);
   } finally {

@@ -6,6 +6,7 @@
  * registered under `if (isMainThread)`.
  */
 import assert from "node:assert/strict";
+import { executorFuture, type ExecutorFuture } from "./helpers/internals.js";
 import { test } from "node:test";
 import { inspect } from "node:util";
 import {
@@ -221,17 +222,17 @@ if (isMainThread) {
   });
 
   test("Future: pending, running, finished (returned, raised), cancelled", T, () => {
-    const future = new Future<number>();
+    const future = executorFuture<number>();
     assert.match(inspect(future), /^<Future at 0x[0-9a-f]+ state=pending>$/);
     future.setRunningOrNotifyCancel();
     assert.match(inspect(future), /^<Future at 0x[0-9a-f]+ state=running>$/);
     future.setResult(1);
     assert.match(inspect(future), /^<Future at 0x[0-9a-f]+ state=finished returned number>$/);
-    const failed = new Future<number>();
+    const failed = executorFuture<number>();
     failed.setRunningOrNotifyCancel();
     failed.setException(new ValueError("no"));
     assert.match(inspect(failed), /^<Future at 0x[0-9a-f]+ state=finished raised ValueError>$/);
-    const cancelled = new Future<number>();
+    const cancelled = executorFuture<number>();
     cancelled.cancel();
     assert.match(inspect(cancelled), /^<Future at 0x[0-9a-f]+ state=cancelled>$/);
   });

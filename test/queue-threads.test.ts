@@ -7,6 +7,7 @@
  * `{ module: import.meta.url, export }`, so the tests are registered under `if (isMainThread)`.
  */
 import assert from "node:assert/strict";
+import { cellsOf } from "./helpers/internals.js";
 import { after, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
@@ -272,14 +273,14 @@ function registerTests(): void {
     type Seen = ReturnType<typeof freshHandle>;
     for (const make of [() => new Queue<number>(), () => new LifoQueue<number>(), () => new PriorityQueue<number>(), () => new SimpleQueue<number>()]) {
       const empty = make() as AnyQueue<number>;
-      for (const cell of [PUT, GOT, DONE]) Atomics.store(empty.cells, cell, -5);
+      for (const cell of [PUT, GOT, DONE]) Atomics.store(cellsOf(empty), cell, -5);
       const seen = await finish(start<Seen>("freshHandle", [empty, "get"]));
       assert.deepEqual(seen, { outcome: "Empty", full: false, size: 0 }, `${empty.constructor.name}: an empty queue gave ${seen.outcome}`);
       await empty.put(7);
       assert.deepEqual(await finish(start<Seen>("freshHandle", [empty, "get"])), { outcome: "item 7", full: false, size: 0 });
     }
     const bounded = new Queue<number>({ maxsize: 4 });
-    for (const cell of [PUT, GOT, DONE]) Atomics.store(bounded.cells, cell, -2);
+    for (const cell of [PUT, GOT, DONE]) Atomics.store(cellsOf(bounded), cell, -2);
     for (let i = 0; i < 4; i++) bounded.putNowait(i);
     assert.throws(() => bounded.putNowait(4), Full);
     assert.deepEqual(await finish(start<Seen>("freshHandle", [bounded, "put"])), { outcome: "Full", full: true, size: 4 });

@@ -210,6 +210,19 @@ test("bad constructor options and bad wait options", T, async () => {
   assert.throws(() => new Queue({ maxsize: Number.NaN }), RangeError);
   assert.throws(() => new Queue({ maxsize: "3" as unknown as number }), TypeError);
   assert.throws(() => new Queue(5 as unknown as { maxsize: number }), TypeError);
+  assert.throws(
+    () => new (SimpleQueue as unknown as new (options: unknown) => SimpleQueue)({ maxsize: 5 }),
+    (e: unknown) => e instanceof TypeError && /SimpleQueue takes no arguments; it is unbounded and has no maxsize/.test(e.message),
+  );
+  // What was once an internal descriptor parameter is now an ignored extra argument.
+  const loose = (cls: unknown) => cls as new (...args: unknown[]) => Queue<number>;
+  for (const cls of [Queue, LifoQueue, PriorityQueue]) {
+    const extra = new (loose(cls))({ maxsize: 2 }, { kind: "Queue", block: {} });
+    assert.ok(extra instanceof cls);
+    assert.equal(extra.maxsize, 2);
+    extra.putNowait(1);
+    assert.equal(extra.getNowait(), 1);
+  }
   const q = new Queue<number>();
   await q.put(1);
   await assert.rejects(q.get({ timeout: -1 }), RangeError);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Lock, SharedArray, SharedValue, ValueError, type SharedType } from "weft";
+import { Lock, SharedArray, SharedValue, Thread, ValueError, type SharedType } from "weft";
 
 const T = { timeout: 20_000 };
 
@@ -32,14 +32,44 @@ test("SharedValue: every type starts at 0 (or 0n) and round-trips a value", T, (
   assert.equal(`${new SharedValue("int32", 7)}`, "7");
 });
 
-test("SharedValue: integers wrap like a typed array", T, () => {
-  assert.equal(new SharedValue("int8", 200).value, -56);
-  assert.equal(new SharedValue("uint8", -1).value, 255);
-  assert.equal(new SharedValue("uint32", -1).value, 0xffffffff);
-  assert.equal(new SharedValue("biguint64", -1n).value, 2n ** 64n - 1n);
-  const v = new SharedValue("int16", 32767);
-  assert.equal(v.add(1), 32767);
-  assert.equal(v.value, -32768);
+test("SharedValue: an integer type refuses a value it cannot hold, naming its range; a sum still wraps", T, () => {
+  const range = (type: string, min: string, max: string) => (e: unknown) =>
+    e instanceof ValueError && e instanceof RangeError && e.message.includes(`${type} (${min} to ${max})`);
+  assert.throws(() => new SharedValue("int32", 2 ** 40), range("int32", "-2147483648", "2147483647"));
+  assert.throws(() => new SharedValue("int8", 200), range("int8", "-128", "127"));
+  assert.throws(() => new SharedValue("uint8", -1), range("uint8", "0", "255"));
+  assert.throws(() => new SharedValue("uint32", 2 ** 32), range("uint32", "0", "4294967295"));
+  assert.throws(() => new SharedValue("biguint64", -1n), range("biguint64", "0", "18446744073709551615"));
+  assert.throws(() => new SharedValue("bigint64", 2n ** 63n), range("bigint64", "-9223372036854775808", "9223372036854775807"));
+  const v = new SharedValue("int32", 7);
+  assert.throws(
+    () => (v.value = 2 ** 40),
+    (e: unknown) =>
+      e instanceof ValueError &&
+      e.message === 'SharedValue("int32").value: 1099511627776 is out of range for int32 (-2147483648 to 2147483647)',
+  );
+  for (const bad of [2 ** 31, -(2 ** 31) - 1, 0.5, Number.NaN, Infinity, -Infinity]) {
+    assert.throws(() => (v.value = bad), (e: unknown) => e instanceof RangeError && /-2147483648 to 2147483647/.test(e.message), String(bad));
+  }
+  assert.throws(() => v.add(2 ** 31), /SharedValue\("int32"\)\.add\(n\): n: 2147483648 is out of range/);
+  assert.throws(() => v.sub(-(2 ** 40)), RangeError);
+  assert.throws(() => v.compareExchange(2 ** 32 + 7, 1), /expected: 4294967303 is out of range/);
+  assert.throws(() => v.compareExchange(7, 2 ** 32), /next: 4294967296 is out of range/);
+  assert.equal(v.value, 7, "nothing was stored");
+  const b = new SharedValue("bigint64");
+  assert.throws(() => (b.value = 2n ** 63n), RangeError);
+  assert.throws(() => b.add(-(2n ** 63n) - 1n), RangeError);
+  b.value = -(2n ** 63n);
+  assert.equal(b.value, -(2n ** 63n), "the bounds themselves fit");
+  const u = new SharedValue("biguint64", 2n ** 64n - 1n);
+  assert.equal(u.value, 2n ** 64n - 1n);
+  const f = new SharedValue("float32", 1e300);
+  assert.equal(f.value, Infinity, "floats take any number (rounded as float32)");
+  assert.equal(new SharedValue("int8", -128).value, -128);
+  assert.equal(new SharedValue("uint32", 0xffffffff).value, 0xffffffff);
+  const w = new SharedValue("int16", 32767);
+  assert.equal(w.add(1), 32767);
+  assert.equal(w.value, -32768, "atomic add wraps its result, as C's atomics do");
 });
 
 test("SharedValue: add/sub/compareExchange return the previous value", T, () => {
@@ -140,6 +170,86 @@ test("SharedArray: bad arguments", T, () => {
   assert.throws(() => new SharedArray("int32", [1, 2.5]), ValueError);
   assert.throws(() => new SharedArray("bigint64", [1] as unknown as bigint[]), TypeError);
   assert.throws(() => new SharedArray("int128" as SharedType, 2), TypeError);
+  assert.throws(
+    () => new SharedArray("uint8", [1, 300]),
+    (e: unknown) => e instanceof ValueError && /lengthOrValues\[1\]: 300 is out of range for uint8 \(0 to 255\)/.test(e.message),
+  );
+  assert.throws(() => new SharedArray("biguint64", [-1n]), RangeError);
+  // A third argument reaches nothing internal: it is ignored.
+  const extra = new (SharedArray as unknown as new (...args: unknown[]) => SharedArray<"int32">)("int32", 2, { kind: "SharedArray" });
+  assert.deepEqual([...extra], [0, 0]);
+  const value = new (SharedValue as unknown as new (...args: unknown[]) => SharedValue<"int32">)("int32", 3, { kind: "SharedValue" });
+  assert.equal(value.value, 3);
+});
+
+test("SharedArray: arr[i], arr[i] = x, for..of, spread and length work as on the typed array", T, () => {
+  const a = new SharedArray("int32", [1, 2, 3]);
+  a[1] = 20;
+  assert.equal(a[1], 20);
+  assert.equal(a.array[1], 20, "the write reached shared memory");
+  a.array[2] = 30;
+  assert.equal(a[2], 30);
+  assert.deepEqual([...a], [1, 20, 30]);
+  const seen: number[] = [];
+  for (const x of a) seen.push(x);
+  assert.deepEqual(seen, [1, 20, 30]);
+  assert.deepEqual(Array.from(a), [1, 20, 30]);
+  assert.equal(a.length, 3);
+  // Out of range: reads undefined, writes ignored (no property appears), as on a typed array.
+  for (const key of [3, -1, 1.5, "-0", "NaN", "Infinity"]) {
+    assert.equal((a as unknown as Record<string, unknown>)[key], undefined, String(key));
+    (a as unknown as Record<string, unknown>)[key] = 5;
+    assert.equal((a as unknown as Record<string, unknown>)[key], undefined, String(key));
+  }
+  assert.deepEqual(Object.keys(a).sort(), ["array", "lock", "type"]);
+  assert.deepEqual([...a.array], [1, 20, 30]);
+  // Checked writes: an integer type refuses what it cannot hold; .array stays raw.
+  const u8 = new SharedArray("uint8", 2);
+  assert.throws(
+    () => (u8[0] = 300),
+    (e: unknown) => e instanceof ValueError && e.message === 'SharedArray("uint8")[0]: 300 is out of range for uint8 (0 to 255)',
+  );
+  assert.throws(() => (u8[1] = 1.5), /1\.5 is not an integer; uint8 holds the integers from 0 to 255/);
+  assert.throws(() => (u8[1] = Number.NaN), RangeError);
+  assert.throws(() => (u8[0] = "3" as unknown as number), TypeError);
+  assert.deepEqual([...u8], [0, 0], "refused writes store nothing");
+  u8.array[0] = 300;
+  assert.equal(u8[0], 44, ".array is the raw typed array: it wraps");
+  const big = new SharedArray("bigint64", 1);
+  big[0] = -(2n ** 63n);
+  assert.equal(big[0], -(2n ** 63n));
+  assert.throws(() => (big[0] = 2n ** 63n), RangeError);
+  assert.throws(() => (big[0] = 1 as unknown as bigint), TypeError);
+  const f = new SharedArray("float32", 1);
+  f[0] = 0.1;
+  assert.equal(f[0], Math.fround(0.1));
+  // Named properties and methods are the object's own, not the Proxy's.
+  assert.ok(a instanceof SharedArray && a instanceof Object);
+  assert.equal(String(a), "[object Object]");
+  assert.equal((a as unknown as { then?: unknown }).then, undefined, "not a thenable");
+});
+
+test("SharedArray: indexing works on an array that arrived in a thread", T, async () => {
+  const array = new SharedArray("uint8", [1, 2, 3]);
+  const thread = new Thread({
+    target: (a: SharedArray<"uint8">) => {
+      a[0] = 100;
+      let refused = "";
+      try {
+        a[1] = 256;
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+      a[7] = 9;
+      return [[...a], a.length, a[7], refused];
+    },
+    args: [array],
+  });
+  thread.start();
+  await thread.join();
+  assert.equal(thread.error, undefined);
+  assert.deepEqual(thread.result, [[100, 2, 3], 3, undefined, 'SharedArray("uint8")[1]: 256 is out of range for uint8 (0 to 255)']);
+  assert.deepEqual([...array], [100, 2, 3]);
 });
 
 test("SharedArray: a kept .array outlives its SharedArray handle (its memory is not reused)", T, async () => {

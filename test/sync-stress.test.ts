@@ -11,6 +11,7 @@
  * Scale with WEFT_STRESS (a multiplier, default 1).
  */
 import assert from "node:assert/strict";
+import { cellsOf } from "./helpers/internals.js";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -353,7 +354,7 @@ test("stress: every Event generation wakes every waiter, even when clear() follo
   };
   const threads = runThreads(waiters, waiter, event, acks, rounds);
   // White-box: the Event's WAITERS cell (index 1, see sync/event.ts) tells when all are parked or committed.
-  const committed = (): number => Atomics.load(event.cells, 1);
+  const committed = (): number => Atomics.load(cellsOf(event), 1);
   for (let r = 0; r < rounds; r++) {
     const start = performance.now();
     while (committed() < waiters) {

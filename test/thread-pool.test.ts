@@ -27,6 +27,7 @@ import {
   ThreadPoolExecutor,
   TimeoutError,
   type ThreadPoolOptions,
+  type UnhandledFailure,
   ValueError,
   WorkerCrashedError,
   asCompleted,
@@ -131,6 +132,9 @@ function poolThreads(prefix: string): string[] {
     .map((thread) => thread.name)
     .filter((name) => name.startsWith(`${prefix}_`));
 }
+
+/** `true` exactly when X and Y are the same type (a compile-time check). */
+type Equal<X, Y> = (<V>() => V extends X ? 1 : 2) extends <V>() => V extends Y ? 1 : 2 ? true : false;
 
 /** Collects what an async iterable yields. */
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -600,6 +604,166 @@ function registerTests(): void {
     assert.throws(() => pool.map((x: number) => x, 42 as never), (error: unknown) => error instanceof TypeError && /iterable/.test(error.message));
     // Nothing was submitted by the calls that threw.
     assert.deepEqual(await collect(pool.map((x: number) => x + 1, [1, 2])), [2, 3]);
+  });
+
+  // ------------------------------------------------------ map: several iterables, options
+
+  test("map: several iterables are zipped as in Python, stopping at the shortest (chunked too, module targets too)", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+    assert.deepEqual(await collect(pool.map((a, b) => a + b, [1, 2], [3, 4])), [4, 6]);
+    assert.deepEqual(await collect(pool.map((a, b) => a + b, [1, 2, 3], [10, 20])), [11, 22]);
+    async function* letters(): AsyncGenerator<string> {
+      yield* ["x", "y", "z", "w"];
+    }
+    for (const chunksize of [1, 2, 3]) {
+      const mixed = pool.map((n: number, c: string, s: string) => `${n}${c}${s}`, new Set([1, 2, 3]), letters(), "abc", { chunksize });
+      assert.deepEqual(await collect(mixed), ["1xa", "2yb", "3zc"], `chunksize ${chunksize}`);
+      assert.deepEqual(await collect(pool.map({ module: here, export: "addInModule" }, [1, 2, 3, 4, 5], [10, 20, 30, 40, 50], { chunksize })), [11, 22, 33, 44, 55]);
+    }
+    // With no iterable at all nothing runs, as Python's executor.map(fn) (an empty zip).
+    assert.deepEqual(await collect(pool.map(() => 1)), []);
+    assert.deepEqual(await collect(pool.map(() => 1, { chunksize: 2 })), []);
+  });
+
+  test("map: when the shortest input ends, the others are closed (the one that ended is not asked)", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const closed: string[] = [];
+    function* tracked(name: string, length: number): Generator<number> {
+      try {
+        for (let i = 0; i < length; i++) yield i;
+      } finally {
+        closed.push(name);
+      }
+    }
+    assert.deepEqual(await collect(pool.map((a: number, b: number) => a * b, tracked("long", 1000), tracked("short", 3))), [0, 1, 4]);
+    assert.deepEqual(closed.sort(), ["long", "short"]); // "short" ran its finally by ending
+    closed.length = 0;
+    for await (const value of pool.map((a: number, b: number) => a + b, tracked("left", 1000), tracked("right", 1000))) if (value === 4) break;
+    assert.deepEqual(closed.sort(), ["left", "right"], "breaking out closes every input");
+  });
+
+  test("map: the options come last as a plain object; an iterable is never taken for them; errors say what was expected", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    // An array, a Map, a string last: inputs, not options.
+    assert.deepEqual(await collect(pool.map((a: number, b: number) => a - b, [5, 6], [1, 2])), [4, 4]);
+    assert.deepEqual(await collect(pool.map((a: number, e: [string, number]) => `${a}${e[0]}${e[1]}`, [1], new Map([["k", 2]]))), ["1k2"]);
+    assert.deepEqual(await collect(pool.map((a: number, b: number) => a + b, [1, 2], [3, 4], undefined)), [4, 6]);
+    const expectTypeError = (pattern: RegExp, ...args: unknown[]): void => {
+      assert.throws(
+        () => (pool.map as (...a: unknown[]) => unknown)((x: number) => x, ...args),
+        (error: unknown) => error instanceof TypeError && !(error instanceof RangeError) && pattern.test(error.message),
+      );
+    };
+    expectTypeError(/unknown option "a".*iterable/, [1], { a: 1 }); // a plain object meant as an input
+    expectTypeError(/last argument must be an iterable, an async iterable or a plain options object.*Date/, [1], new Date());
+    expectTypeError(/iterables\[1\] must be an iterable.*got 5.*options.*last/, [1], 5);
+    expectTypeError(/iterables\[0\] must be an iterable.*got 5/, 5, [1], {});
+    expectTypeError(/options must be an object, got null/, [1], null);
+    expectTypeError(/iterable must be an iterable.*got undefined/, undefined, {});
+  });
+
+  test("map: the types follow the target and the iterables (1 to 3 inputs, options, async inputs)", T, () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    void pool.shutdown();
+    const typeChecksOnly = (): void => {
+      async function* flags(): AsyncGenerator<boolean> {
+        yield true;
+      }
+      const one = pool.map((x: number) => String(x), [1]);
+      const two = pool.map((a, b) => a + b, [1, 2], [3, 4]);
+      const three = pool.map((n, s, f) => [n, s, f] as const, [1], "ab", flags(), { buffersize: 2 });
+      const awaited = pool.map(async (s: string) => s.length, new Set(["a"]), { chunksize: 2 });
+      const moduleTarget = pool.map({ module: here, export: "addInModule" }, [1], [2]);
+      const checks: [
+        Equal<typeof one, AsyncIterableIterator<string>>,
+        Equal<typeof two, AsyncIterableIterator<number>>,
+        Equal<typeof three, AsyncIterableIterator<readonly [number, string, boolean]>>,
+        Equal<typeof awaited, AsyncIterableIterator<number>>,
+        Equal<typeof moduleTarget, AsyncIterableIterator<unknown>>,
+      ] = [true, true, true, true, true];
+      void checks;
+      // @ts-expect-error the second input's items are strings, the target takes numbers
+      pool.map((a: number, b: number) => a + b, [1], ["x"]);
+      // @ts-expect-error one input for a target that needs two arguments
+      pool.map((a: number, b: number) => a + b, [1]);
+      // @ts-expect-error a bad option
+      pool.map((a: number) => a, [1], { chunksize: "2" });
+      // @ts-expect-error not iterable
+      pool.map((a: number) => a, 42);
+    };
+    void typeChecksOnly;
+  });
+
+  test("map: buffersize bounds the tasks submitted and not yet yielded, reading the input only as results are yielded", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+    let pulled = 0;
+    let closed = false;
+    function* naturals(): Generator<number> {
+      try {
+        for (let i = 0; ; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    // As Python's test_map_buffersize_when_buffer_is_full: the call reads exactly buffersize items.
+    const results = pool.map((x: number) => x * 2, naturals(), { buffersize: 3 });
+    assert.equal(pulled, 3);
+    let yielded = 0;
+    for await (const value of results) {
+      assert.equal(value, yielded * 2);
+      yielded++;
+      assert.ok(pulled - yielded <= 3, `${pulled} items read for ${yielded} yielded, with buffersize 3`);
+      if (yielded === 20) break;
+    }
+    assert.equal(closed, true);
+    // Counted in tasks: with chunksize 4, 2 tasks of 4 items.
+    pulled = 0;
+    const chunked = pool.map((x: number) => x + 1, naturals(), { buffersize: 2, chunksize: 4 });
+    assert.equal(pulled, 8);
+    assert.deepEqual(await chunked.next(), { value: 1, done: false });
+    await chunked.return?.();
+    // Several infinite inputs (Python's test_map_buffersize_on_multiple_infinite_iterables).
+    const sums = pool.map((a: number, b: number) => a + b, naturals(), naturals(), { buffersize: 2 });
+    assert.deepEqual([(await sums.next()).value, (await sums.next()).value, (await sums.next()).value], [0, 2, 4]);
+    await sums.return?.();
+  });
+
+  test("map: a bad buffersize is a TypeError / ValueError naming it, at the call", T, async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const run = (buffersize: unknown) => () => pool.map((x: number) => x, [1], { buffersize } as never);
+    for (const bad of [0, -1, 1.5, Infinity, NaN]) assert.throws(run(bad), (error: unknown) => error instanceof ValueError && /buffersize.*positive integer/.test(error.message), String(bad));
+    for (const bad of ["2", null, 2n]) assert.throws(run(bad), (error: unknown) => error instanceof TypeError && !(error instanceof RangeError) && /buffersize/.test(error.message), String(bad));
+    assert.deepEqual(await collect(pool.map((x: number) => x, [1, 2, 3], { buffersize: 1 })), [1, 2, 3]);
+  });
+
+  // ------------------------------------------------------------------ onUnhandledFailure
+
+  test("onUnhandledFailure: at shutdown, reports each failed future nobody asked about, and only those", T, async () => {
+    const reported: UnhandledFailure[] = [];
+    const pool = new ThreadPoolExecutor({ maxWorkers: 2, onUnhandledFailure: (failure) => reported.push(failure) });
+    const fail = (tag: string): never => {
+      throw new RangeError(`failed: ${tag}`);
+    };
+    const ignored = pool.submit(fail, "ignored");
+    const awaited = pool.submit(fail, "awaited");
+    const readLater = pool.submit(fail, "read later");
+    const withCallback = pool.submit(fail, "callback");
+    withCallback.addDoneCallback(() => {});
+    const succeeded = pool.submit((x: number) => x, 1);
+    await assert.rejects(Promise.resolve(awaited), RangeError);
+    await assert.rejects(pool.map(fail, ["in map"]).next(), RangeError);
+    await assertAllSettle([ignored, readLater, withCallback, succeeded]); // wait() does not count as asking
+    assert.equal(reported.length, 0, "nothing is reported before the pool shuts down");
+    assert.ok((await readLater.exception()) instanceof RangeError);
+    await pool.shutdown();
+    assert.equal(reported.length, 1, reported.map((failure) => String(failure.error)).join("; "));
+    assert.equal(reported[0].future, ignored);
+    assert.ok(reported[0].error instanceof RangeError);
+    assert.match((reported[0].error as Error).message, /failed: ignored/);
+    assert.throws(() => new ThreadPoolExecutor({ onUnhandledFailure: "log" as never }), TypeError);
   });
 
   // ---------------------------------------------------------------------------- cancel
@@ -1182,6 +1346,20 @@ function registerTests(): void {
     assert.match(run.stdout, /^oom: WorkerCrashedError/m);
     assert.match(run.stdout, /^after: 42$/m);
     assert.doesNotMatch(run.stderr, /Exception in thread/);
+  });
+
+  test("the seed's example: map(task, range(5)) in a `with` block prints Processing 0..4, in order with one worker (child process)", LONG, async () => {
+    // One worker takes the tasks in submission order and runs them one at a time, and a
+    // thread's output goes straight to the process's stdout: the order is guaranteed.
+    const ordered = await runFixture("map-prints.mjs", ["1"]);
+    assertClean(ordered);
+    assert.equal(ordered.stdout, "Processing 0\nProcessing 1\nProcessing 2\nProcessing 3\nProcessing 4\n");
+    assert.equal(ordered.stderr, "");
+    // With 3 workers (the example's max_workers=3) the order between workers is theirs, as
+    // in Python; every line comes out once and whole.
+    const parallel = await runFixture("map-prints.mjs", ["3"]);
+    assertClean(parallel);
+    assert.deepEqual(parallel.stdout.split("\n").sort(), ["", "Processing 0", "Processing 1", "Processing 2", "Processing 3", "Processing 4"]);
   });
 
   test("AbortSignal per task: aborting a pending task cancels it (it never runs)", T, async () => {

@@ -244,7 +244,8 @@ function zip(iterables: readonly (Iterable<unknown> | AsyncIterable<unknown>)[],
     for (const opened of iterators) void closeQuietly(opened);
     throw error;
   }
-  let open = true;
+  // zip() of nothing is empty, as in Python (not an endless run of empty tuples).
+  let open = iterators.length > 0;
   /** Closes every input but `except`; the first error from a `return()` is thrown after all were asked. */
   const closeOthers = (except: number): void | Promise<void> => {
     open = false;

@@ -127,27 +127,34 @@ class PoolFuture<T> extends Future<T> {
   seq = 0;
   /** @internal */
   states: Int32Array | undefined;
-  /** @internal Someone asked for the outcome (result, exception, then, a done callback), or map owns it. */
+  /**
+   * @internal Someone asked for the outcome, or map owns the future. Asking is any way of
+   * reading it: `await`, `then`/`catch`/`finally`, `Promise.all` and the other combinators
+   * (each reads `constructor`, see below), `result()`, `exception()`, `addDoneCallback`.
+   */
   observed = false;
+  /** @internal Reads of `constructor` to let pass unnoticed: the future's own handler as it fails. */
+  ownReads = 0;
   /** @internal The pool's failures nobody asked for, while this future is among them. */
   unhandled: Map<PoolFuture<unknown>, unknown> | undefined;
 
   override result(options?: WaitOptions): Promise<T> {
-    if (!this.observed) this.#observe();
+    if (!this.observed) this.observe();
     return super.result(options);
   }
 
   override exception(options?: WaitOptions): Promise<unknown> {
-    if (!this.observed) this.#observe();
+    if (!this.observed) this.observe();
     return super.exception(options);
   }
 
   override addDoneCallback(fn: DoneCallback<T>): void {
-    if (!this.observed) this.#observe();
+    if (!this.observed) this.observe();
     super.addDoneCallback(fn);
   }
 
-  #observe(): void {
+  /** @internal Marks the outcome as asked for. */
+  observe(): void {
     this.observed = true;
     this.unhandled?.delete(this as PoolFuture<unknown>);
     this.unhandled = undefined;
@@ -188,7 +195,21 @@ class PoolFuture<T> extends Future<T> {
   }
 }
 
-Future.nativeAwait(PoolFuture);
+/**
+ * As `Future.nativeAwait`, `constructor` reads as `Promise`, so that `await` takes a pool
+ * future as the native promise it is. It is a getter: every way of awaiting or chaining a
+ * promise reads it (`await` and `Promise.resolve` compare it, `then`, `catch` and `finally`
+ * look up the species), so it is also how the pool learns that someone asked for the outcome
+ * (`onUnhandledFailure`); the getter costs no measurable time over the data property here.
+ */
+Object.defineProperty(PoolFuture.prototype, "constructor", {
+  get(this: PoolFuture<unknown>): PromiseConstructor {
+    if (this.ownReads > 0) this.ownReads--;
+    else if (!this.observed) this.observe();
+    return Promise;
+  },
+  configurable: true,
+});
 
 /** A pool of worker threads running tasks, with Python's `ThreadPoolExecutor` semantics. */
 export class ThreadPoolExecutor {
@@ -279,6 +300,7 @@ export class ThreadPoolExecutor {
    * raises at its call. With no iterable at all, nothing runs and nothing is yielded, as in
    * Python.
    */
+  map<T, R>(target: ((item: T) => R) | ModuleTarget, iterable: MapInput<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(
     target: ((...args: A) => R) | ModuleTarget,
@@ -307,12 +329,8 @@ export class ThreadPoolExecutor {
     // Several: each item is the zipped tuple, a task's args, or a chunk of tuples to spread.
     const spread = iterables.length > 1;
     const chunking: Chunking = chunksize === 1 ? 0 : spread ? CHUNK_SPREAD : CHUNK;
-    const submit = (items: unknown[]): PoolFuture<unknown> => {
-      const future = this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking);
-      // The iteration reports the first failure; the others are its collateral, as cancellations are.
-      future.observed = true;
-      return future;
-    };
+    // The iteration reports the first failure; the others are its collateral, as cancellations are.
+    const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking, true);
     return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal });
   }
 
@@ -349,13 +367,16 @@ export class ThreadPoolExecutor {
     await this.shutdown({ wait: true });
   }
 
-  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: Chunking): PoolFuture<unknown> {
+  /** `owned`: map's task, whose failure the iteration reports (never `onUnhandledFailure`). */
+  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: Chunking, owned = false): PoolFuture<unknown> {
     let args = taskArgs;
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
     future.states = this.#states;
+    // Before the dispatch: a spinning worker may run the task and this call settle it before returning.
+    future.observed = owned;
     if (chunked === 0 && args.some((arg) => arg instanceof AbortSignal)) {
       // Already aborted: cancelled before any worker can take it.
       if (args.some((arg) => arg instanceof AbortSignal && arg.aborted)) {
@@ -553,8 +574,7 @@ export class ThreadPoolExecutor {
         if (!future.done()) {
           future.onCancel = undefined;
           future.setRunningOrNotifyCancel();
-          future.setException(crash);
-          this.#noteFailure(future, crash);
+          this.#fail(future, crash);
         }
         this.#taskEnded();
       }
@@ -592,8 +612,7 @@ export class ThreadPoolExecutor {
       future.onCancel = undefined;
       if (!future.running()) future.setRunningOrNotifyCancel();
       const crash = new WorkerCrashedError(`worker ${dead.name} died taking the task: ${dead.error instanceof Error ? dead.error.message : String(dead.error)}`);
-      future.setException(crash);
-      this.#noteFailure(future, crash);
+      this.#fail(future, crash);
       this.#taskEnded();
     }
     this.#results._putNow([0, OK, undefined]);
@@ -632,8 +651,7 @@ export class ThreadPoolExecutor {
       if (status === OK) future.setResult(value);
       else {
         const error = decodeError(value as EncodedError, `in a worker of ${this.#prefix}`);
-        future.setException(error);
-        this.#noteFailure(future, error);
+        this.#fail(future, error);
       }
     }
     this.#taskEnded();
@@ -654,8 +672,18 @@ export class ThreadPoolExecutor {
     this.#reportUnhandled();
   }
 
-  /** Remembers a failed future that nobody has asked about, for `onUnhandledFailure`. */
-  #noteFailure(future: PoolFuture<unknown>, error: unknown): void {
+  /**
+   * Fails a task's future, and remembers it for `onUnhandledFailure` if nobody has asked
+   * about it. The future's own handler (a failed future is never an unhandled rejection,
+   * future.ts) reads `constructor` as it fails: that read is not someone asking.
+   */
+  #fail(future: PoolFuture<unknown>, error: unknown): void {
+    future.ownReads = 1;
+    try {
+      future.setException(error);
+    } finally {
+      future.ownReads = 0;
+    }
     if (this.#onUnhandled === undefined || future.observed) return;
     future.unhandled = this.#unhandled;
     this.#unhandled.set(future, error);

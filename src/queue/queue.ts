@@ -81,6 +81,13 @@ function failPut(bytes: Uint8Array, error: unknown): never {
   throw error;
 }
 
+/**
+ * The descriptor of a queue being revived in this thread. Only this module's reviver sets
+ * it, around its `new Queue()` (or LifoQueue, PriorityQueue, SimpleQueue), and the base
+ * constructor takes it at once: no argument a user can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** What every queue kind shares. */
 abstract class QueueBase<T> {
   /** @internal */
@@ -104,6 +111,7 @@ abstract class QueueBase<T> {
   /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
   readonly #getMutex: number;
 
+  /** `kind` and `maxsize` are ignored for a queue being revived (see `arriving`). */
   protected constructor(kind: number, maxsize: number, arrived: SharedDescriptor | undefined) {
     if (arrived !== undefined) {
       this.#block = adoptBlock(this, arrived);
@@ -566,7 +574,9 @@ abstract class QueueBase<T> {
 
 /** Python's `queue.Queue`: FIFO, optionally bounded, with task tracking. Pass it in `args` to share it. */
 export class Queue<T = unknown> extends QueueBase<T> {
-  constructor(options?: QueueOptions, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(options?: QueueOptions) {
+    const arrived = arriving;
+    arriving = undefined;
     super(kindOf(new.target), arrived === undefined ? checkMaxsize(options, new.target.name) : 0, arrived);
   }
 
@@ -618,7 +628,16 @@ export class PriorityQueue<T = unknown> extends Queue<T> {}
 
 /** Python's `queue.SimpleQueue`: unbounded FIFO without task tracking. */
 export class SimpleQueue<T = unknown> extends QueueBase<T> {
-  constructor(/** @internal */ arrived?: SharedDescriptor) {
+  /** Takes no arguments: a SimpleQueue is unbounded (there is no `maxsize`). */
+  constructor() {
+    const arrived = arriving;
+    arriving = undefined;
+    if (arrived === undefined && arguments.length !== 0 && arguments[0] !== undefined) {
+      throw new TypeError(
+        `new SimpleQueue(): SimpleQueue takes no arguments; it is unbounded and has no maxsize ` +
+          `(use new Queue({ maxsize }) for a bounded queue), got ${describe(arguments[0])}`,
+      );
+    }
     super(SIMPLE, 0, arrived);
   }
 }
@@ -644,14 +663,19 @@ function checkMaxsize(options: QueueOptions | undefined, name: string): number {
 
 registerShareable("Queue", (descriptor) => {
   const kind = headerOf(descriptor.block as SharedBlock)[KIND];
-  switch (kind) {
-    case LIFO:
-      return new LifoQueue(undefined, descriptor);
-    case PRIORITY:
-      return new PriorityQueue(undefined, descriptor);
-    case SIMPLE:
-      return new SimpleQueue(descriptor);
-    default:
-      return new Queue(undefined, descriptor);
+  arriving = descriptor;
+  try {
+    switch (kind) {
+      case LIFO:
+        return new LifoQueue();
+      case PRIORITY:
+        return new PriorityQueue();
+      case SIMPLE:
+        return new SimpleQueue();
+      default:
+        return new Queue();
+    }
+  } finally {
+    arriving = undefined;
   }
 });

@@ -78,6 +78,13 @@ export interface BarrierOptions {
   timeout?: number;
 }
 
+/**
+ * The descriptor of a Barrier being revived in this thread. Only this module's reviver sets
+ * it, around its `new Barrier(1)`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A rendezvous for `parties` threads, usable from every thread; pass it in `args` to share it. */
 export class Barrier {
   /** @internal The shared cells; see the layout at the top of this file. */
@@ -91,7 +98,9 @@ export class Barrier {
    * @param parties how many threads must call `wait()` before all are released: a
    *   positive integer.
    */
-  constructor(parties: number, options?: BarrierOptions, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(parties: number, options?: BarrierOptions) {
+    const arrived = arriving;
+    arriving = undefined;
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -379,4 +388,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-registerShareable("Barrier", (descriptor) => new Barrier(0, undefined, descriptor));
+registerShareable("Barrier", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new Barrier(1);
+  } finally {
+    arriving = undefined;
+  }
+});

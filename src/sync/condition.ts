@@ -60,6 +60,13 @@ const WAITERS = 1;
 const CELLS = 2;
 
 
+/**
+ * The descriptor of a Condition being revived in this thread. Only this module's reviver sets
+ * it, around its `new Condition()`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A condition variable usable from every thread; pass it in `args` to share it (its lock travels with it). */
 export class Condition extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
@@ -70,8 +77,10 @@ export class Condition extends Holdable {
    * @param lock the lock to wait with: a `Lock` or an `RLock` (default: a new `RLock`,
    *   as in Python). It may be shared with other conditions.
    */
-  constructor(lock?: Lock | RLock, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(lock?: Lock | RLock) {
     super();
+    const arrived = arriving;
+    arriving = undefined;
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -272,4 +281,11 @@ function waitForChange(cells: Int32Array, seq: number, deadline: number): boolea
   return parkSync(cells, SEQ, seq, deadline) !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
 }
 
-registerShareable("Condition", (descriptor) => new Condition(undefined, descriptor));
+registerShareable("Condition", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new Condition();
+  } finally {
+    arriving = undefined;
+  }
+});

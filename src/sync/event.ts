@@ -20,7 +20,7 @@
  * parked by an aborted signal needs no forwarding.
  */
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
-import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { repr } from "../core/repr.js";
@@ -32,12 +32,25 @@ const CELLS = 2;
 const isSet = (state: number): boolean => (state & 1) === 1;
 const generation = (state: number): number => state >>> 1;
 
+/**
+ * The descriptor of an Event being revived in this thread. Only this module's reviver sets
+ * it, around its `new Event()`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A flag that threads can wait on, usable from every thread; pass it in `args` to share it. */
 export class Event {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
 
-  constructor(/** @internal */ arrived?: SharedDescriptor) {
+  /** Takes no arguments: the flag starts cleared. */
+  constructor() {
+    const arrived = arriving;
+    arriving = undefined;
+    if (arrived === undefined && arguments.length !== 0 && arguments[0] !== undefined) {
+      throw new TypeError(`new Event(): Event takes no arguments (its flag starts cleared), got ${describe(arguments[0])}`);
+    }
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -148,4 +161,11 @@ export class Event {
   }
 }
 
-registerShareable("Event", (descriptor) => new Event(descriptor));
+registerShareable("Event", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new Event();
+  } finally {
+    arriving = undefined;
+  }
+});

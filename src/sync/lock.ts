@@ -28,7 +28,7 @@
 import { RuntimeError } from "../core/errors.js";
 import { currentIdent, isMainThread } from "../core/identity.js";
 import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
-import { checkOptions, deadlineOf, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
+import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
@@ -63,22 +63,31 @@ export interface LockOptions {
   fair?: boolean;
 }
 
+/**
+ * The descriptor of a Lock being revived in this thread. Only this module's reviver sets
+ * it, around its `new Lock()`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A mutual-exclusion lock usable from every thread; pass it in `args` to share it. */
 export class Lock extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
   readonly #fair: boolean;
 
-  constructor(options?: LockOptions, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(options?: LockOptions) {
     super();
+    const arrived = arriving;
+    arriving = undefined;
     if (arrived !== undefined) {
       this.cells = cellsOf(adoptBlock(this, arrived));
     } else {
       if (options !== undefined && (options === null || typeof options !== "object")) {
-        throw new TypeError(`new Lock(options): options must be an object, got ${options === null ? "null" : typeof options}`);
+        throw new TypeError(`new Lock(options): options must be an object, got ${describe(options)}`);
       }
       const fair = options?.fair ?? false;
-      if (typeof fair !== "boolean") throw new TypeError(`new Lock(options): options.fair must be a boolean, got ${typeof fair}`);
+      if (typeof fair !== "boolean") throw new TypeError(`new Lock(options): options.fair must be a boolean, got ${describe(fair)}`);
       const block = allocateBlock(CELLS * 4);
       ownBlock(this, block);
       this.cells = cellsOf(block);
@@ -334,4 +343,11 @@ function cellsOf(block: SharedBlock): Int32Array {
   return new Int32Array(block.buffer, block.byteOffset, CELLS);
 }
 
-registerShareable("Lock", (descriptor) => new Lock(undefined, descriptor));
+registerShareable("Lock", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new Lock();
+  } finally {
+    arriving = undefined;
+  }
+});

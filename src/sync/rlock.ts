@@ -42,6 +42,13 @@ const MAX_COUNT = 0x7fffffff;
 
 const TRY_ONCE: AcquireOptions = Object.freeze({ blocking: false });
 
+/**
+ * The descriptor of a RLock being revived in this thread. Only this module's reviver sets
+ * it, around its `new RLock()`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A re-entrant lock usable from every thread; pass it in `args` to share it. */
 export class RLock extends Holdable {
   /** @internal The Lock that the first acquisition by a thread takes. */
@@ -49,8 +56,10 @@ export class RLock extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
 
-  constructor(options?: LockOptions, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(options?: LockOptions) {
     super();
+    const arrived = arriving;
+    arriving = undefined;
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -191,4 +200,11 @@ export class RLock extends Holdable {
   }
 }
 
-registerShareable("RLock", (descriptor) => new RLock(undefined, descriptor));
+registerShareable("RLock", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new RLock();
+  } finally {
+    arriving = undefined;
+  }
+});

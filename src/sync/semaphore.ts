@@ -34,14 +34,23 @@ const CELLS = 3;
 const UNBOUNDED = -1;
 const MAX_VALUE = 0x7fffffff;
 
+/**
+ * The descriptor of a Semaphore or BoundedSemaphore being revived in this thread. Only this module's reviver sets
+ * it, around its `new Semaphore or BoundedSemaphore()`, and the constructor takes it at once: no argument a user
+ * can pass reaches the revive path.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** A counter of permits usable from every thread; pass it in `args` to share it. */
 export class Semaphore extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
 
   /** @param value the initial number of permits: a non-negative integer (default 1). */
-  constructor(value = 1, /** @internal */ arrived?: SharedDescriptor) {
+  constructor(value = 1) {
     super();
+    const arrived = arriving;
+    arriving = undefined;
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -199,5 +208,19 @@ function checkCount(value: unknown, method: string, argName: string, min: number
   }
 }
 
-registerShareable("Semaphore", (descriptor) => new Semaphore(undefined, descriptor));
-registerShareable("BoundedSemaphore", (descriptor) => new BoundedSemaphore(undefined, descriptor));
+registerShareable("Semaphore", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new Semaphore();
+  } finally {
+    arriving = undefined;
+  }
+});
+registerShareable("BoundedSemaphore", (descriptor) => {
+  arriving = descriptor;
+  try {
+    return new BoundedSemaphore();
+  } finally {
+    arriving = undefined;
+  }
+});
