@@ -38,9 +38,9 @@ const timerTarget: ModuleTarget = { module: carrierModule("./timer.js"), export:
 export class Timer<R = unknown, A extends unknown[] = unknown[]> extends Thread<R, unknown[]> {
   /** The delay in milliseconds (Python's `interval`). */
   readonly interval: number;
-  /** [0]: WAITING / CANCELLED / FIRED. */
+  /** Cell 0: WAITING / CANCELLED / FIRED. */
   readonly #state: Int32Array;
-  /** [0]: when to fire, in nanoseconds of `process.hrtime.bigint()`; set by `start()`. */
+  /** Cell 0: when to fire, in nanoseconds of `process.hrtime.bigint()`; set by `start()`. */
   readonly #deadline: BigInt64Array;
   readonly #userArgs: A;
 
