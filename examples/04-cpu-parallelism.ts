@@ -14,7 +14,8 @@
  *
  * Run alone: `node build/examples/04-cpu-parallelism.js`.
  */
-import { availableParallelism, loadavg } from "node:os";
+import { speedupCaveat } from "./speedup-note.js";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -107,15 +108,8 @@ export async function main(print: (line: string) => void = console.log, limit: n
     `  speedup ${speedup.toFixed(2)}x on ${threads} core${threads === 1 ? "" : "s"} (os.availableParallelism() = ${threads}); ` +
       `the same threads in CPython would give ~1x, because of the GIL`,
   );
-  const load = loadavg()[0] ?? 0;
-  if (threads > 1 && speedup < 0.75 * threads) {
-    print(
-      load > threads
-        ? `  (well under ${threads}x: the machine was busy — 1-minute load average ${load.toFixed(1)} on ${threads} cores, ` +
-            `this program included — so other processes competed for the cores)`
-        : `  (well under ${threads}x: other processes, uneven shares of work or scheduling took the rest)`,
-    );
-  }
+  const caveat = speedupCaveat(speedup, threads);
+  if (caveat !== undefined) print(caveat);
   if (single.primes !== parallel.primes) print(`  !! the two runs disagree: ${single.primes} vs ${parallel.primes}`);
   return { limit, threads, single, parallel, speedup };
 }

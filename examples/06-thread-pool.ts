@@ -20,6 +20,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ThreadPoolExecutor, isMainThread } from "weft";
 import { countPrimes } from "./04-cpu-parallelism.js";
+import { speedupCaveat } from "./speedup-note.js";
 
 /** What {@link main} found, for the tour and the tests to check. */
 export interface ThreadPoolResult {
@@ -70,6 +71,8 @@ export async function main(print: (line: string) => void = console.log): Promise
   const all = await primesWith(workers);
   const speedup = one.ms / all.ms;
   print(`primes below ${LIMIT.toLocaleString("en")}: ${one.primes} on 1 worker in ${one.ms.toFixed(0)} ms, ${all.primes} on ${workers} workers in ${all.ms.toFixed(0)} ms: ${speedup.toFixed(2)}x`);
+  const caveat = speedupCaveat(speedup, workers);
+  if (caveat !== undefined) print(caveat);
   return { squares, power, primes: { one: one.primes, all: all.primes }, ms: { one: one.ms, all: all.ms }, workers, speedup };
 }
 
