@@ -18,7 +18,7 @@ import { lockMutex, unlockMutex } from "../core/mutex.js";
 import { assertMayBlock, backOff, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { UndoLog } from "../core/undo-log.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
   ALL_DONE, DONE, FIFO, GETTERS, GOT, GOT_SEEN, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
@@ -81,12 +81,6 @@ function failPut(bytes: Uint8Array, error: unknown): never {
   throw error;
 }
 
-/**
- * The descriptor of a queue being revived in this thread. Only this module's reviver sets
- * it, around its `new Queue()` (or LifoQueue, PriorityQueue, SimpleQueue), and the base
- * constructor takes it at once: no argument a user can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** What every queue kind shares. */
 abstract class QueueBase<T> {
@@ -111,7 +105,7 @@ abstract class QueueBase<T> {
   /** The mutex a get takes: the head's for FIFO, the one mutex otherwise. */
   readonly #getMutex: number;
 
-  /** `kind` and `maxsize` are ignored for a queue being revived (see `arriving`). */
+  /** `kind` and `maxsize` are ignored for a queue being revived (see `takeArriving`). */
   protected constructor(kind: number, maxsize: number, arrived: SharedDescriptor | undefined) {
     if (arrived !== undefined) {
       this.#block = adoptBlock(this, arrived);
@@ -575,8 +569,7 @@ abstract class QueueBase<T> {
 /** Python's `queue.Queue`: FIFO, optionally bounded, with task tracking. Pass it in `args` to share it. */
 export class Queue<T = unknown> extends QueueBase<T> {
   constructor(options?: QueueOptions) {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     super(kindOf(new.target), arrived === undefined ? checkMaxsize(options, new.target.name) : 0, arrived);
   }
 
@@ -630,8 +623,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {}
 export class SimpleQueue<T = unknown> extends QueueBase<T> {
   /** Takes no arguments: a SimpleQueue is unbounded (there is no `maxsize`). */
   constructor() {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived === undefined && arguments.length !== 0 && arguments[0] !== undefined) {
       throw new TypeError(
         `new SimpleQueue(): SimpleQueue takes no arguments; it is unbounded and has no maxsize ` +
@@ -663,19 +655,14 @@ function checkMaxsize(options: QueueOptions | undefined, name: string): number {
 
 registerShareable("Queue", (descriptor) => {
   const kind = headerOf(descriptor.block as SharedBlock)[KIND];
-  arriving = descriptor;
-  try {
-    switch (kind) {
-      case LIFO:
-        return new LifoQueue();
-      case PRIORITY:
-        return new PriorityQueue();
-      case SIMPLE:
-        return new SimpleQueue();
-      default:
-        return new Queue();
-    }
-  } finally {
-    arriving = undefined;
+  switch (kind) {
+    case LIFO:
+      return new LifoQueue();
+    case PRIORITY:
+      return new PriorityQueue();
+    case SIMPLE:
+      return new SimpleQueue();
+    default:
+      return new Queue();
   }
 });

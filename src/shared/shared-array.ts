@@ -31,6 +31,7 @@ import {
   registerShareable,
   reviveShareable,
   toDescriptor,
+  takeArriving,
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { Lock } from "../sync/lock.js";
@@ -51,12 +52,6 @@ import { formatItems, repr } from "../core/repr.js";
 /** The most bytes one array may take: a block of the shared heap is at most half of it (core/memory.ts). */
 const MAX_BYTES = 256 * 1024 * 1024;
 
-/**
- * The descriptor of a SharedArray being revived in this thread, set only by this module's
- * reviver around its `new SharedArray(...)`, so that no argument a user can pass reaches
- * that path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /**
  * True if `key` is a CanonicalNumericIndexString (ECMA-262 7.1.21): a key that a typed
@@ -101,8 +96,7 @@ export class SharedArray<T extends SharedType = SharedType> {
    *   (an array or any iterable; numbers, or bigints for the bigint types).
    */
   constructor(type: T, lengthOrValues: number | Iterable<SharedElement<T>>) {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     const method = "new SharedArray(type, lengthOrValues)";
     checkType(type, method);
     this.type = type;
@@ -197,11 +191,4 @@ const indexTraps: ProxyHandler<object> = {
 // Instance -> SharedArray.prototype -> the index Proxy -> (its target) -> Object.prototype.
 Object.setPrototypeOf(SharedArray.prototype, new Proxy(Object.create(Object.prototype) as object, indexTraps));
 
-registerShareable("SharedArray", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new SharedArray(descriptor.type as SharedType, 0);
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("SharedArray", (descriptor) => new SharedArray(descriptor.type as SharedType, 0));

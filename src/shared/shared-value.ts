@@ -21,6 +21,7 @@ import {
   registerShareable,
   reviveShareable,
   toDescriptor,
+  takeArriving,
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { Lock } from "../sync/lock.js";
@@ -84,12 +85,6 @@ function codecOf(type: SharedType, block: SharedBlock): Codec {
   }
 }
 
-/**
- * The descriptor of a SharedValue being revived in this thread, set only by this module's
- * reviver around its `new SharedValue(...)`, so that no argument a user can pass reaches
- * that path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /**
  * One number in shared memory, read and written atomically from every thread; pass it in
@@ -111,8 +106,7 @@ export class SharedValue<T extends SharedType = SharedType> {
    *   type refuses a value it cannot hold exactly (`RangeError`), as `.value` does.
    */
   constructor(type: T, initial?: SharedElement<T>) {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     checkType(type, "new SharedValue(type, initial)");
     this.type = type;
     this.#info = elementInfo(type);
@@ -227,11 +221,4 @@ export class SharedValue<T extends SharedType = SharedType> {
   }
 }
 
-registerShareable("SharedValue", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new SharedValue(descriptor.type as SharedType);
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("SharedValue", (descriptor) => new SharedValue(descriptor.type as SharedType));

@@ -45,6 +45,7 @@ import {
   registerShareable,
   reviveShareable,
   toDescriptor,
+  takeArriving,
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { closureHint, compileSource, describeTarget, type TargetDescriptor } from "../transport/target.js";
@@ -78,12 +79,6 @@ export interface BarrierOptions {
   timeout?: number;
 }
 
-/**
- * The descriptor of a Barrier being revived in this thread. Only this module's reviver sets
- * it, around its `new Barrier(1)`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A rendezvous for `parties` threads, usable from every thread; pass it in `args` to share it. */
 export class Barrier {
@@ -99,8 +94,7 @@ export class Barrier {
    *   positive integer.
    */
   constructor(parties: number, options?: BarrierOptions) {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -388,11 +382,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-registerShareable("Barrier", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new Barrier(1);
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("Barrier", () => new Barrier(1));

@@ -48,6 +48,7 @@ import {
   registerShareable,
   reviveShareable,
   toDescriptor,
+  takeArriving,
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
@@ -60,12 +61,6 @@ const WAITERS = 1;
 const CELLS = 2;
 
 
-/**
- * The descriptor of a Condition being revived in this thread. Only this module's reviver sets
- * it, around its `new Condition()`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A condition variable usable from every thread; pass it in `args` to share it (its lock travels with it). */
 export class Condition extends Holdable {
@@ -79,8 +74,7 @@ export class Condition extends Holdable {
    */
   constructor(lock?: Lock | RLock) {
     super();
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -281,11 +275,4 @@ function waitForChange(cells: Int32Array, seq: number, deadline: number): boolea
   return parkSync(cells, SEQ, seq, deadline) !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
 }
 
-registerShareable("Condition", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new Condition();
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("Condition", () => new Condition());

@@ -22,7 +22,7 @@
 import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
 import { repr } from "../core/repr.js";
 
 const STATE = 0;
@@ -32,12 +32,6 @@ const CELLS = 2;
 const isSet = (state: number): boolean => (state & 1) === 1;
 const generation = (state: number): number => state >>> 1;
 
-/**
- * The descriptor of an Event being revived in this thread. Only this module's reviver sets
- * it, around its `new Event()`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A flag that threads can wait on, usable from every thread; pass it in `args` to share it. */
 export class Event {
@@ -46,8 +40,7 @@ export class Event {
 
   /** Takes no arguments: the flag starts cleared. */
   constructor() {
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived === undefined && arguments.length !== 0 && arguments[0] !== undefined) {
       throw new TypeError(`new Event(): Event takes no arguments (its flag starts cleared), got ${describe(arguments[0])}`);
     }
@@ -161,11 +154,4 @@ export class Event {
   }
 }
 
-registerShareable("Event", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new Event();
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("Event", () => new Event());

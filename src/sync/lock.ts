@@ -30,7 +30,7 @@ import { currentIdent, isMainThread } from "../core/identity.js";
 import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 import { lockState, repr } from "../core/repr.js";
 
@@ -63,12 +63,6 @@ export interface LockOptions {
   fair?: boolean;
 }
 
-/**
- * The descriptor of a Lock being revived in this thread. Only this module's reviver sets
- * it, around its `new Lock()`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A mutual-exclusion lock usable from every thread; pass it in `args` to share it. */
 export class Lock extends Holdable {
@@ -78,8 +72,7 @@ export class Lock extends Holdable {
 
   constructor(options?: LockOptions) {
     super();
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived !== undefined) {
       this.cells = cellsOf(adoptBlock(this, arrived));
     } else {
@@ -343,11 +336,4 @@ function cellsOf(block: SharedBlock): Int32Array {
   return new Int32Array(block.buffer, block.byteOffset, CELLS);
 }
 
-registerShareable("Lock", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new Lock();
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("Lock", () => new Lock());

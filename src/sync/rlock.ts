@@ -28,6 +28,7 @@ import {
   registerShareable,
   reviveShareable,
   toDescriptor,
+  takeArriving,
   type SharedDescriptor,
 } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
@@ -42,12 +43,6 @@ const MAX_COUNT = 0x7fffffff;
 
 const TRY_ONCE: AcquireOptions = Object.freeze({ blocking: false });
 
-/**
- * The descriptor of a RLock being revived in this thread. Only this module's reviver sets
- * it, around its `new RLock()`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A re-entrant lock usable from every thread; pass it in `args` to share it. */
 export class RLock extends Holdable {
@@ -58,8 +53,7 @@ export class RLock extends Holdable {
 
   constructor(options?: LockOptions) {
     super();
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -200,11 +194,4 @@ export class RLock extends Holdable {
   }
 }
 
-registerShareable("RLock", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new RLock();
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("RLock", () => new RLock());

@@ -22,7 +22,7 @@ import { ValueError } from "../core/errors.js";
 import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
 import { Holdable } from "./holdable.js";
 import { repr } from "../core/repr.js";
 
@@ -34,12 +34,6 @@ const CELLS = 3;
 const UNBOUNDED = -1;
 const MAX_VALUE = 0x7fffffff;
 
-/**
- * The descriptor of a Semaphore or BoundedSemaphore being revived in this thread. Only this module's reviver sets
- * it, around its `new Semaphore or BoundedSemaphore()`, and the constructor takes it at once: no argument a user
- * can pass reaches the revive path.
- */
-let arriving: SharedDescriptor | undefined;
 
 /** A counter of permits usable from every thread; pass it in `args` to share it. */
 export class Semaphore extends Holdable {
@@ -49,8 +43,7 @@ export class Semaphore extends Holdable {
   /** @param value the initial number of permits: a non-negative integer (default 1). */
   constructor(value = 1) {
     super();
-    const arrived = arriving;
-    arriving = undefined;
+    const arrived = takeArriving();
     if (arrived !== undefined) {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
@@ -208,19 +201,5 @@ function checkCount(value: unknown, method: string, argName: string, min: number
   }
 }
 
-registerShareable("Semaphore", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new Semaphore();
-  } finally {
-    arriving = undefined;
-  }
-});
-registerShareable("BoundedSemaphore", (descriptor) => {
-  arriving = descriptor;
-  try {
-    return new BoundedSemaphore();
-  } finally {
-    arriving = undefined;
-  }
-});
+registerShareable("Semaphore", () => new Semaphore());
+registerShareable("BoundedSemaphore", () => new BoundedSemaphore());

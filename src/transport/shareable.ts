@@ -35,11 +35,31 @@ export function isShareable(value: unknown): value is Shareable {
   return typeof value === "object" && value !== null && toDescriptor in value;
 }
 
+/**
+ * The descriptor being revived, while a reviver runs. A reviver revives by calling its
+ * class's public constructor; the constructor takes the descriptor with `takeArriving()`
+ * first thing. So no argument a user can pass reaches the revive path, and a constructor
+ * called by the user (also one nested in a revival) finds nothing here.
+ */
+let arriving: SharedDescriptor | undefined;
+
 /** Rebuilds a live handle from a descriptor that arrived from another thread. */
 export function reviveShareable(descriptor: SharedDescriptor): Shareable {
   const revive = revivers.get(descriptor.kind);
   if (revive === undefined) throw new TypeError(`weft: no shared object of kind "${descriptor.kind}" is known in this thread`);
-  return revive(descriptor);
+  arriving = descriptor;
+  try {
+    return revive(descriptor);
+  } finally {
+    arriving = undefined;
+  }
+}
+
+/** For a shared object's constructor, first thing: the descriptor it is revived from, or `undefined` when it is new. */
+export function takeArriving(): SharedDescriptor | undefined {
+  const descriptor = arriving;
+  arriving = undefined;
+  return descriptor;
 }
 
 /**
