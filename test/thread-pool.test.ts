@@ -151,6 +151,25 @@ function blockUntil(gate: Event, value?: unknown): unknown {
 
 if (isMainThread) registerTests();
 
+/** An endless source of 0, 1, 2, ... that counts the items pulled from it and tells whether it was closed. */
+function countingNaturals(): { pulled: number; closed: boolean; naturals(): Generator<number> } {
+  const source = {
+    pulled: 0,
+    closed: false,
+    *naturals(): Generator<number> {
+      try {
+        for (let i = 0; ; i++) {
+          source.pulled++;
+          yield i;
+        }
+      } finally {
+        source.closed = true;
+      }
+    },
+  };
+  return source;
+}
+
 function registerTests(): void {
   // ------------------------------------------------------------------ the seed scenario
 
@@ -384,26 +403,15 @@ function registerTests(): void {
 
   test("map: reads the iterable lazily, a bounded window ahead (an endless generator, 50 results, break)", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
-    let pulled = 0;
-    let closed = false;
-    function* naturals(): Generator<number> {
-      try {
-        for (let i = 0; ; i++) {
-          pulled++;
-          yield i;
-        }
-      } finally {
-        closed = true;
-      }
-    }
+    const source = countingNaturals();
     const taken: number[] = [];
-    for await (const value of pool.map((x: number) => x * 2, naturals())) {
+    for await (const value of pool.map((x: number) => x * 2, source.naturals())) {
       taken.push(value);
       if (taken.length === 50) break;
     }
     assert.deepEqual(taken, Array.from({ length: 50 }, (_, i) => i * 2));
-    assert.ok(pulled >= 50 && pulled < 1000, `the generator was pulled ${pulled} items`);
-    assert.equal(closed, true, "breaking out of map closes the source generator");
+    assert.ok(source.pulled >= 50 && source.pulled < 1000, `the generator was pulled ${source.pulled} items`);
+    assert.equal(source.closed, true, "breaking out of map closes the source generator");
   });
 
   test("map: a generator of 10 million items is not drained into memory first (with chunks too)", T, async () => {
@@ -696,37 +704,26 @@ function registerTests(): void {
 
   test("map: buffersize bounds the tasks submitted and not yet yielded, reading the input only as results are yielded", T, async () => {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
-    let pulled = 0;
-    let closed = false;
-    function* naturals(): Generator<number> {
-      try {
-        for (let i = 0; ; i++) {
-          pulled++;
-          yield i;
-        }
-      } finally {
-        closed = true;
-      }
-    }
+    const source = countingNaturals();
     // As Python's test_map_buffersize_when_buffer_is_full: the call reads exactly buffersize items.
-    const results = pool.map((x: number) => x * 2, naturals(), { buffersize: 3 });
-    assert.equal(pulled, 3);
+    const results = pool.map((x: number) => x * 2, source.naturals(), { buffersize: 3 });
+    assert.equal(source.pulled, 3);
     let yielded = 0;
     for await (const value of results) {
       assert.equal(value, yielded * 2);
       yielded++;
-      assert.ok(pulled - yielded <= 3, `${pulled} items read for ${yielded} yielded, with buffersize 3`);
+      assert.ok(source.pulled - yielded <= 3, `${source.pulled} items read for ${yielded} yielded, with buffersize 3`);
       if (yielded === 20) break;
     }
-    assert.equal(closed, true);
+    assert.equal(source.closed, true);
     // Counted in tasks: with chunksize 4, 2 tasks of 4 items.
-    pulled = 0;
-    const chunked = pool.map((x: number) => x + 1, naturals(), { buffersize: 2, chunksize: 4 });
-    assert.equal(pulled, 8);
+    source.pulled = 0;
+    const chunked = pool.map((x: number) => x + 1, source.naturals(), { buffersize: 2, chunksize: 4 });
+    assert.equal(source.pulled, 8);
     assert.deepEqual(await chunked.next(), { value: 1, done: false });
     await chunked.return?.();
     // Several infinite inputs (Python's test_map_buffersize_on_multiple_infinite_iterables).
-    const sums = pool.map((a: number, b: number) => a + b, naturals(), naturals(), { buffersize: 2 });
+    const sums = pool.map((a: number, b: number) => a + b, source.naturals(), source.naturals(), { buffersize: 2 });
     assert.deepEqual([(await sums.next()).value, (await sums.next()).value, (await sums.next()).value], [0, 2, 4]);
     await sums.return?.();
   });
