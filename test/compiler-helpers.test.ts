@@ -91,6 +91,20 @@ test("tsc lowered async (__awaiter) and `using` (__addDisposableResource, __disp
   assert.deepEqual(disposing.result, ["body", "b", "a"]);
 });
 
+test("Babel's lowered async (_asyncToGenerator), in the shape Babel emits", T, async () => {
+  // Babel (no Babel here to run): `async function later(n) { ... }` becomes this.
+  const later = new Function(`return function later(n) {
+    return _asyncToGenerator(function* () {
+      const v = yield Promise.resolve(n);
+      const m = yield new Promise((resolve) => setTimeout(() => resolve(v + 1), 1));
+      return m * 10;
+    })();
+  };`)() as (n: number) => Promise<number>;
+  const thread = await run(later, [4]);
+  assert.equal(thread.error, undefined, String(thread.error));
+  assert.equal(thread.result, 50);
+});
+
 test("a disposal that throws reaches the thread's error, as the `using` semantics say", T, async () => {
   const failing = `export function fails() {
     using a = { [Symbol.dispose]() { throw new RangeError("dispose failed"); } };
