@@ -10,7 +10,7 @@
  * starts `lock.acquire()` (which parks at once: the lock is held), then tells the thread to
  * release (GO). Main is idle in its event loop when the release comes, as an app would be.
  */
-import { Lock, Thread } from "weft";
+import { Lock, Thread } from "weft-threads";
 import { latency, nowNs, type GroupResult, type Latency } from "./stats.js";
 
 const GROUP = "5 async wake-up (main)";

@@ -8,7 +8,7 @@
  * flag after ROUND_MS, and both check it every 64 increments (outside the lock). The sum
  * of the increments each thread counted for itself must equal the shared counter.
  */
-import { Lock, RLock, Thread } from "weft";
+import { Lock, RLock, Thread } from "weft-threads";
 import { bareAcquireSlow, bareAcquireSlowBackOff } from "./bare-futex.js";
 import { median, now, rate, type GroupResult, type Row } from "./stats.js";
 

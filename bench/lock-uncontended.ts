@@ -4,7 +4,7 @@
  * interleaved (bare, Lock, fair Lock, RLock, bare, ...) so that every variant sees the same
  * conditions, and each weft round is compared with the bare round just before it.
  */
-import { Lock, RLock, Thread } from "weft";
+import { Lock, RLock, Thread } from "weft-threads";
 import { bareAcquireSlow } from "./bare-futex.js";
 import { median, rate, now, type GroupResult } from "./stats.js";
 

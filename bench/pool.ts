@@ -23,7 +23,7 @@
  * Every result is checked (sums, hashes).
  */
 import { fileURLToPath } from "node:url";
-import { ThreadPoolExecutor, asCompleted, type Future, type ModuleTarget } from "weft";
+import { ThreadPoolExecutor, asCompleted, type Future, type ModuleTarget } from "weft-threads";
 import { burn } from "./peers/tasks.js";
 import { latency, median, now, rate, type Check, type GroupResult, type Row } from "./stats.js";
 

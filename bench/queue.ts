@@ -17,7 +17,7 @@
  *    producer stamps each item with the process-wide clock. Against a postMessage to an
  *    idle thread, stamped the same way.
  */
-import { Queue, Thread } from "weft";
+import { Queue, Thread } from "weft-threads";
 import { latency, median, now, rate, type Check, type GroupResult, type Row } from "./stats.js";
 
 const GROUP = "6 queue";

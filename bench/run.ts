@@ -6,7 +6,7 @@
  * same machine, a moment apart.
  */
 import { availableParallelism, cpus, loadavg } from "node:os";
-import { isMainThread } from "weft";
+import { isMainThread } from "weft-threads";
 import { benchAsyncWakeup } from "./async-wakeup.js";
 import { benchContended } from "./lock-contended.js";
 import { benchPool } from "./pool.js";

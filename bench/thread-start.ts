@@ -5,7 +5,7 @@
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 import { latency, now, type GroupResult } from "./stats.js";
 
 const GROUP = "1 start+join";

@@ -13,7 +13,7 @@
  * that side parks too, and so on. The "< 2 µs" column says which share of wake-ups were
  * caught by spinning.
  */
-import { Condition, Event, Lock, Thread } from "weft";
+import { Condition, Event, Lock, Thread } from "weft-threads";
 import { BARE_SPIN } from "./bare-futex.js";
 import { latency, now, type Check, type GroupResult, type Latency, type Row } from "./stats.js";
 

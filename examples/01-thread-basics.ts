@@ -17,7 +17,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Thread, currentThread, isMainThread, setExcepthook } from "weft";
+import { Thread, currentThread, isMainThread, setExcepthook } from "weft-threads";
 
 /** What {@link main} found, for the tour and the tests to check. */
 export interface ThreadBasicsResult {
@@ -56,7 +56,7 @@ export async function main(print: (line: string) => void = console.log): Promise
   //    parameters and globals, and import what it needs — but not this module's variables.
   const thread = new Thread({
     target: async function worker(label: string) {
-      const { currentThread } = await import("weft");
+      const { currentThread } = await import("weft-threads");
       const me = currentThread();
       console.log(`Thread is running (name "${me.name}", ident ${me.ident}, label "${label}")`);
       return { name: me.name, ident: me.ident };

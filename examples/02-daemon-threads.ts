@@ -18,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { RuntimeError, Thread, isMainThread } from "weft";
+import { RuntimeError, Thread, isMainThread } from "weft-threads";
 
 /** How long the background thread in the child process works, in ms. */
 const CHILD_WORK_MS = 1000;
@@ -54,7 +54,7 @@ export interface DaemonResult {
 function child(daemon: boolean): void {
   const t = new Thread({
     target: async function background(ms: number) {
-      const { sleepSync } = await import("weft");
+      const { sleepSync } = await import("weft-threads");
       sleepSync(ms); // a blocking wait is fine inside a thread
       console.log("background thread finished its work");
     },
@@ -87,7 +87,7 @@ export async function main(print: (line: string) => void = console.log): Promise
   //    thread is not a daemon, so neither is a new thread unless you say so.
   const busy = new Thread({
     target: async function busy(ms: number) {
-      const { sleepSync } = await import("weft");
+      const { sleepSync } = await import("weft-threads");
       sleepSync(ms); // a blocking wait is fine inside a thread
       return "done";
     },

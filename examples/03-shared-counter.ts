@@ -24,7 +24,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Barrier, Lock, SharedValue, Thread, isMainThread } from "weft";
+import { Barrier, Lock, SharedValue, Thread, isMainThread } from "weft-threads";
 
 const THREADS = 10;
 /** Increments per thread with the lock (the Python tutorial's numbers). */

@@ -19,7 +19,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Thread, isMainThread } from "weft";
+import { Thread, isMainThread } from "weft-threads";
 
 /** Primes below this are counted: ~0.5–1 s of work for one core. */
 export const LIMIT = 5_000_000;

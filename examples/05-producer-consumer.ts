@@ -23,7 +23,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Queue, ShutDown, Thread, isMainThread } from "weft";
+import { Queue, ShutDown, Thread, isMainThread } from "weft-threads";
 
 /** What {@link main} found, for the tour and the tests to check. */
 export interface ProducerConsumerResult {

@@ -18,7 +18,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ThreadPoolExecutor, isMainThread } from "weft";
+import { ThreadPoolExecutor, isMainThread } from "weft-threads";
 import { countPrimes } from "./04-cpu-parallelism.js";
 import { speedupCaveat } from "./speedup-note.js";
 

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { Thread, setExcepthook } from "weft";
+import { Thread, setExcepthook } from "weft-threads";
 
 const T = { timeout: 30_000 };
 const require = createRequire(import.meta.url);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Condition, configure, Lock, MainThreadBlockingError, RLock, RuntimeError, ValueError } from "weft";
+import { Condition, configure, Lock, MainThreadBlockingError, RLock, RuntimeError, ValueError } from "weft-threads";
 
 const T = { timeout: 20_000 };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Barrier, BoundedSemaphore, Condition, configure, Event, Lock, MainThreadBlockingError, RLock, Semaphore, ValueError } from "weft";
+import { Barrier, BoundedSemaphore, Condition, configure, Event, Lock, MainThreadBlockingError, RLock, Semaphore, ValueError } from "weft-threads";
 
 const T = { timeout: 20_000 };
 

@@ -1,7 +1,7 @@
 /**
  * weft wherever Node users run code, end to end, against the packed package: the repo is
  * `npm pack`ed once per run, and each scenario copies a small app from test/apps/ into a
- * temporary directory with the tarball's contents in node_modules/weft, runs it as a child
+ * temporary directory with the tarball's contents in node_modules/weft-threads, runs it as a child
  * process (tsx, node --import tsx, vitest under each pool, a raw Worker, piscina, CommonJS,
  * tsc, `node -e`, a script piped on stdin, esbuild and rollup bundles), and checks what it
  * printed. A command that does not end within its limit is killed and fails its test.
@@ -199,7 +199,7 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
   // ---------------------------------------------------------------- 5: CommonJS
 
   test("5. CommonJS", T, async (t) => {
-    await t.test('require("weft") in a .cjs file; the same module as import("weft")', async () => {
+    await t.test('require("weft-threads") in a .cjs file; the same module as import("weft-threads")', async () => {
       const app = makeApp(packed, "cjs");
       const outcome = await runNode(["app.cjs"], { cwd: app, timeoutMs: LIMIT });
       assertClean(outcome);
@@ -261,14 +261,14 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
     const built = await esbuild(["--outfile=out/app.js"]);
     assertClean(built);
     assertInlined(join(app, "out"));
-    await t.test("weft inlined, run in the app (node_modules/weft present)", async () => {
+    await t.test("weft inlined, run in the app (node_modules/weft-threads present)", async () => {
       assertThreadAndPool(await runNode(["out/app.js"], { cwd: app, timeoutMs: LIMIT }));
     });
     await t.test("weft inlined, the bundle copied to a directory with no node_modules", async () => {
       assertWorksOrSaysExternal(await runBare(join(app, "out"), "esbuild-bare"));
     });
-    await t.test("--external:weft", async () => {
-      const external = await esbuild(["--external:weft", "--outfile=out-external/app.js"]);
+    await t.test("--external:weft-threads", async () => {
+      const external = await esbuild(["--external:weft-threads", "--outfile=out-external/app.js"]);
       assertClean(external);
       assert.match(readFileSync(join(app, "out-external", "app.js"), "utf8"), /from\s*["']weft["']/);
       assertThreadAndPool(await runNode(["out-external/app.js"], { cwd: app, timeoutMs: LIMIT }));
@@ -280,14 +280,14 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
     const built = await runNode([bin("rollup"), "-c", "rollup.config.mjs"], { cwd: app, timeoutMs: LIMIT });
     assertClean(built);
     assertInlined(join(app, "out"));
-    await t.test("weft inlined, run in the app (node_modules/weft present)", async () => {
+    await t.test("weft inlined, run in the app (node_modules/weft-threads present)", async () => {
       assertThreadAndPool(await runNode(["out/app.js"], { cwd: app, timeoutMs: LIMIT }));
     });
     await t.test("weft inlined, the bundle copied to a directory with no node_modules", async () => {
       assertWorksOrSaysExternal(await runBare(join(app, "out"), "rollup-bare"));
     });
     await t.test("weft external", async () => {
-      const external = await runNode([bin("rollup"), "-c", "rollup.config.mjs", "--external", "weft", "--dir", "out-external"], {
+      const external = await runNode([bin("rollup"), "-c", "rollup.config.mjs", "--external", "weft-threads", "--dir", "out-external"], {
         cwd: app,
         timeoutMs: LIMIT,
       });

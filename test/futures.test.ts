@@ -26,7 +26,7 @@ import {
   ValueError,
   wait,
   type ReturnWhen,
-} from "weft";
+} from "weft-threads";
 
 const T = { timeout: 20_000 };
 

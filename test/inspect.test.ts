@@ -32,7 +32,7 @@ import {
   isMainThread,
   mainThread,
   sleep,
-} from "weft";
+} from "weft-threads";
 
 /** Run in a thread: holds `lock` and `rlock` (twice) until the gate opens; returns what it saw of itself and of them. */
 export function holdAndDescribe(lock: Lock, rlock: RLock, gate: Int32Array): string[] {

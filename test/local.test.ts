@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inspect } from "node:util";
-import { RuntimeError, Thread, ThreadPoolExecutor, currentThread, getIdent, isMainThread, local, type Local } from "weft";
+import { RuntimeError, Thread, ThreadPoolExecutor, currentThread, getIdent, isMainThread, local, type Local } from "weft-threads";
 
 /** Made when this module loads: once per isolate, shared by every thread run there in turn. */
 const state = local(() => ({ ident: getIdent(), bumps: 0 }));

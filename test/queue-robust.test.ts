@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LifoQueue, PriorityQueue, Queue, Thread, isMainThread } from "weft";
+import { LifoQueue, PriorityQueue, Queue, Thread, isMainThread } from "weft-threads";
 // The header layout is internal: read it from the build (test/ compiles to build/test/).
 const layout = (await import(new URL("../../dist/queue/layout.js", import.meta.url).href)) as typeof import("../dist/queue/layout.js");
 
@@ -64,7 +64,7 @@ async function dieInThread(target: (queue: WithCells, ident: number) => void, qu
   const name = target.name;
   const staged = new Thread({
     target: async (exportName: string, moduleUrl: string, q: WithCells) => {
-      const { getIdent } = await import("weft");
+      const { getIdent } = await import("weft-threads");
       const module = (await import(moduleUrl)) as Record<string, (q: WithCells, ident: number) => void>;
       module[exportName](q, getIdent());
     },

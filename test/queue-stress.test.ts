@@ -31,7 +31,7 @@ import {
   setExcepthook,
   sleepSync,
   type ExceptHookArgs,
-} from "weft";
+} from "weft-threads";
 import { finish, startExport } from "./helpers/common.js";
 
 type Kind = "Queue" | "LifoQueue" | "PriorityQueue" | "SimpleQueue";

@@ -30,7 +30,7 @@ import {
   setExcepthook,
   sleepSync,
   type ExceptHookArgs,
-} from "weft";
+} from "weft-threads";
 import { finish, startExport } from "./helpers/common.js";
 
 type AnyQueue<X = unknown> = Queue<X> | SimpleQueue<X>;

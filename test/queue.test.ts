@@ -33,7 +33,7 @@ import {
   SimpleQueue,
   ValueError,
   configure,
-} from "weft";
+} from "weft-threads";
 
 const T = { timeout: 20_000 };
 

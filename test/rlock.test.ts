@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { configure, MainThreadBlockingError, RLock, RuntimeError, ValueError } from "weft";
+import { configure, MainThreadBlockingError, RLock, RuntimeError, ValueError } from "weft-threads";
 
 const T = { timeout: 20_000 };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { BoundedSemaphore, configure, MainThreadBlockingError, Semaphore, TimeoutError, ValueError } from "weft";
+import { BoundedSemaphore, configure, MainThreadBlockingError, Semaphore, TimeoutError, ValueError } from "weft-threads";
 
 const T = { timeout: 20_000 };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Lock, SharedArray, SharedValue, Thread, ValueError, type SharedType } from "weft";
+import { Lock, SharedArray, SharedValue, Thread, ValueError, type SharedType } from "weft-threads";
 
 const T = { timeout: 20_000 };
 

@@ -26,7 +26,7 @@ import {
   SharedValue,
   Thread,
   type AcquireOptions,
-} from "weft";
+} from "weft-threads";
 
 const T = { timeout: 20_000 };
 const SCALE = Math.max(0.1, Number(process.env.WEFT_STRESS ?? 1) || 1);

@@ -20,7 +20,7 @@ import {
   SharedValue,
   Thread,
   setExcepthook,
-} from "weft";
+} from "weft-threads";
 
 const T = { timeout: 20_000 };
 
@@ -233,7 +233,7 @@ test("threads: abort() breaks parties waiting in threads; after reset() the barr
 });
 
 test("threads: every primitive and shared datum rides inside a queue item, live", T, async () => {
-  const { Queue } = await import("weft");
+  const { Queue } = await import("weft-threads");
   const q = new Queue<unknown>();
   const items = {
     rlock: new RLock(),

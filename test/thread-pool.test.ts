@@ -37,7 +37,7 @@ import {
   isMainThread,
   sleep,
   wait,
-} from "weft";
+} from "weft-threads";
 
 // ---------------------------------------------------------------------------------------
 // Module targets (run in the pool's workers). They may use this module's imports.

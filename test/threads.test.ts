@@ -30,7 +30,7 @@ import {
   sleepSync,
   type ExceptHookArgs,
   type ThreadHandle,
-} from "weft";
+} from "weft-threads";
 
 // ---------------------------------------------------------------------------------------
 // Module targets (run inside threads). They may use this module's imports.
@@ -164,7 +164,7 @@ function registerTests(): void {
     const thread = await runThread({
       target: async function usesImports() {
         const os = await import("node:os");
-        const weft = await import("weft");
+        const weft = await import("weft-threads");
         return [typeof os.cpus, typeof structuredClone, weft.isMainThread, Math.max(1, 2)];
       },
     });
@@ -277,7 +277,7 @@ function registerTests(): void {
   test("weft's error classes arrive as themselves (RuntimeError, ValueError which is also a RangeError)", T, async () => {
     const runtime = await runThread({
       target: async function raises() {
-        const { RuntimeError } = await import("weft");
+        const { RuntimeError } = await import("weft-threads");
         throw new RuntimeError("bad state");
       },
     });
@@ -475,7 +475,7 @@ function registerTests(): void {
     const thread = await runThread({
       daemon: true,
       target: async function startsChildren() {
-        const { Thread } = await import("weft");
+        const { Thread } = await import("weft-threads");
         const inherited = new Thread({ target: () => 0 });
         const explicit = new Thread({ target: () => 0, daemon: false });
         inherited.start();
@@ -606,7 +606,7 @@ function registerTests(): void {
   test("a thread may start a thread and joinSync it", T, async () => {
     const thread = await runThread({
       target: async function parent(n: number) {
-        const { Thread } = await import("weft");
+        const { Thread } = await import("weft-threads");
         const child = new Thread({ target: (x: number) => x * 10, args: [n] });
         child.start();
         child.joinSync();
@@ -625,7 +625,7 @@ function registerTests(): void {
     await assert.rejects((mainThread() as ThreadHandle & { join(): Promise<void> }).join(), RuntimeError);
     const thread = await runThread({
       target: async function joinsItself() {
-        const { currentThread, RuntimeError } = await import("weft");
+        const { currentThread, RuntimeError } = await import("weft-threads");
         try {
           await (currentThread() as unknown as { join(): Promise<void> }).join();
           return "joined?!";
@@ -653,7 +653,7 @@ function registerTests(): void {
     const named = await runThread({
       name: "worker-7",
       target: async function reportsName() {
-        const { currentThread } = await import("weft");
+        const { currentThread } = await import("weft-threads");
         return currentThread().name;
       },
     });
@@ -747,7 +747,7 @@ function registerTests(): void {
       name: "introspector",
       daemon: true,
       target: async function introspect() {
-        const weft = await import("weft");
+        const weft = await import("weft-threads");
         const me = weft.currentThread();
         const main = weft.mainThread();
         return {
@@ -819,7 +819,7 @@ function registerTests(): void {
       const thread = await runThread({
         name: "looker",
         target: async function looks() {
-          const weft = await import("weft");
+          const weft = await import("weft-threads");
           return { names: weft.enumerate().map((t) => `${t.name}#${t.ident}`), count: weft.activeCount() };
         },
       });
@@ -1072,7 +1072,7 @@ function registerTests(): void {
     assert.throws(() => sleepSync(1), (e: unknown) => e instanceof MainThreadBlockingError && /sleep\(/.test(e.message));
     const thread = await runThread({
       target: async function sleepsSync() {
-        const { sleepSync } = await import("weft");
+        const { sleepSync } = await import("weft-threads");
         sleepSync(5);
         return "slept";
       },

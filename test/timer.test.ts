@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inspect } from "node:util";
-import { Event, RuntimeError, SharedValue, Thread, Timer, ValueError, isMainThread, setExcepthook, type ExceptHookArgs } from "weft";
+import { Event, RuntimeError, SharedValue, Thread, Timer, ValueError, isMainThread, setExcepthook, type ExceptHookArgs } from "weft-threads";
 
 export function addInModule(counter: SharedValue<"int32">, a: number, b: number): number {
   counter.add(1);

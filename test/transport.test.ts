@@ -19,7 +19,7 @@ import {
   WorkerCrashedError,
   isMainThread,
   setExcepthook,
-} from "weft";
+} from "weft-threads";
 
 // A module target that builds objects with weft's own classes.
 export async function makeHeldLock(): Promise<{ nested: [{ lock: Lock }] }> {
@@ -182,7 +182,7 @@ function registerTests(): void {
       inSet: new Set([locks[3]]),
     };
     const thread = await run(async (a: typeof args) => {
-      const { Lock } = await import("weft");
+      const { Lock } = await import("weft-threads");
       const found = [a.inObject.deep.lock, (a.inArray[1] as Lock[])[0], a.inMap.get("key") as Lock, [...a.inSet][0]];
       return found.map((l) => l instanceof Lock && l.acquireSync({ blocking: false }));
     }, args);
@@ -274,7 +274,7 @@ function registerTests(): void {
       const thread = new Thread({
         name: `raises-${name}`,
         target: async function raise(className: string) {
-          const weft = (await import("weft")) as unknown as Record<string, new (m: string) => Error>;
+          const weft = (await import("weft-threads")) as unknown as Record<string, new (m: string) => Error>;
           const Cls = weft[className] ?? (globalThis as unknown as Record<string, new (m: string) => Error>)[className];
           throw new Cls(`a ${className}`);
         },
@@ -294,12 +294,12 @@ function registerTests(): void {
 
   test("ValueError from a thread is also a RangeError; BrokenBarrierError also a RuntimeError", T, async () => {
     const value = await run(async () => {
-      const { ValueError } = await import("weft");
+      const { ValueError } = await import("weft-threads");
       throw new ValueError("v");
     });
     assert.ok(value.error instanceof ValueError && value.error instanceof RangeError);
     const barrier = await run(async () => {
-      const { BrokenBarrierError } = await import("weft");
+      const { BrokenBarrierError } = await import("weft-threads");
       throw new BrokenBarrierError("b");
     });
     assert.ok(barrier.error instanceof BrokenBarrierError && barrier.error instanceof RuntimeError);

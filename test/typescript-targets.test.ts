@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ThreadPoolExecutor, setExcepthook } from "weft";
+import { ThreadPoolExecutor, setExcepthook } from "weft-threads";
 import { finish, startExport } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
@@ -94,7 +94,7 @@ async function withProject(type: "module" | "commonjs", packages: string[], body
     await cp(fileURLToPath(new URL("ts-targets.mjs", fixtures)), join(dir, "ts-targets.mjs"));
     await cp(fileURLToPath(tsFixtures), join(dir, "ts"), { recursive: true });
     await mkdir(join(dir, "node_modules"));
-    await symlink(fileURLToPath(repo), join(dir, "node_modules", "weft"), "dir");
+    await symlink(fileURLToPath(repo), join(dir, "node_modules", "weft-threads"), "dir");
     for (const name of packages) {
       await symlink(fileURLToPath(new URL(`node_modules/${name}`, repo)), join(dir, "node_modules", name), "dir");
     }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 
 const fixtures = new URL("../../../test/fixtures/", import.meta.url);
 

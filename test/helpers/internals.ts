@@ -2,7 +2,7 @@
  * The members an executor uses to drive a Future (Python's `set_result` & co.): internal,
  * so not in the published types, but tests drive futures through them directly.
  */
-import { Future } from "weft";
+import { Future } from "weft-threads";
 
 export interface ExecutorFuture<T> extends Future<T> {
   setResult(value: T): void;

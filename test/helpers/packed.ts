@@ -5,7 +5,7 @@
  *
  * The apps live under the OS temp directory, outside this repository: inside it, an app
  * would sit in the package scope of weft's own package.json (self-reference would resolve
- * "weft" to this checkout's dist/, not to the packed copy). The tools an app needs (tsx,
+ * "weft-threads" to this checkout's dist/, not to the packed copy). The tools an app needs (tsx,
  * vitest, piscina, ...) are symlinked from this repository's node_modules; Node and the
  * tools resolve the links to their real paths, so their own dependencies resolve from here.
  * (Not a test file: `npm test` runs build/test/*.test.js only.)
@@ -75,11 +75,11 @@ export interface AppOptions {
   as?: string;
   /** Packages to symlink, with their dependencies, from the repository's node_modules into the app's. */
   tools?: string[];
-  /** Leave out node_modules/weft (default: put the packed weft there). */
+  /** Leave out node_modules/weft-threads (default: put the packed weft there). */
   withoutWeft?: boolean;
 }
 
-/** Copies test/apps/<fixture> to a fresh directory with the packed weft in node_modules/weft. */
+/** Copies test/apps/<fixture> to a fresh directory with the packed weft in node_modules/weft-threads. */
 export function makeApp(packed: Packed, fixture: string, options: AppOptions = {}): string {
   const name = options.as ?? fixture;
   const dir = join(packed.root, name);
@@ -90,10 +90,10 @@ export function makeApp(packed: Packed, fixture: string, options: AppOptions = {
   }
   const modules = join(dir, "node_modules");
   mkdirSync(modules, { recursive: true });
-  if (!options.withoutWeft) cpSync(packed.extracted, join(modules, "weft"), { recursive: true });
+  if (!options.withoutWeft) cpSync(packed.extracted, join(modules, "weft-threads"), { recursive: true });
   for (const pkg of hoisted(options.tools ?? [])) {
     const link = join(modules, pkg);
-    if (pkg === "weft" || existsSync(link)) continue;
+    if (pkg === "weft-threads" || existsSync(link)) continue;
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(join(repoRoot, "node_modules", pkg), link, "dir");
   }

@@ -1,5 +1,5 @@
 // Scenarios 7 and 8: bundled by esbuild or rollup, weft inlined (or external).
-import { Thread, ThreadPoolExecutor } from "weft";
+import { Thread, ThreadPoolExecutor } from "weft-threads";
 
 const t = new Thread({ target: (a, b) => a + b, args: [20, 22] });
 try {

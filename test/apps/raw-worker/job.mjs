@@ -1,6 +1,6 @@
 // What a worker that weft did not start does: start a thread and join it, then count to
 // 2 × 5000 from two threads under a Lock.
-import { Lock, SharedValue, Thread } from "weft";
+import { Lock, SharedValue, Thread } from "weft-threads";
 
 export async function runJob() {
   const t = new Thread({ target: (a, b) => a + b, args: [40, 2] });

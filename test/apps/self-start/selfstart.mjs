@@ -1,6 +1,6 @@
 // Scenario 9: a module target WITHOUT the isMainThread guard that starts a thread on itself
 // at its top level. Importing it in the thread would start another thread, and so on.
-import { isMainThread, RuntimeError, Thread } from "weft";
+import { isMainThread, RuntimeError, Thread } from "weft-threads";
 
 export function worker() {
   return "ran";

@@ -1,5 +1,5 @@
 // Scenario 10: the stack of a shipped closure's error points at the user's file.
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 
 function explode() {
   throw new Error("kaboom from the thread");

@@ -1,5 +1,5 @@
 // Scenario 10, under tsx.
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 
 function explode(): never {
   throw new Error("kaboom from the thread");

@@ -1,5 +1,5 @@
 // Scenario 6: run as `node --input-type=module -e "$(cat module.mjs)"` and piped on stdin.
-import { Thread, ThreadPoolExecutor } from "weft";
+import { Thread, ThreadPoolExecutor } from "weft-threads";
 
 const t = new Thread({ target: (a, b) => a + b, args: [20, 22] });
 t.start();

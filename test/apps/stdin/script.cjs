@@ -1,5 +1,5 @@
 // Scenario 6: a CommonJS script piped to plain `node`.
-const { Thread, ThreadPoolExecutor } = require("weft");
+const { Thread, ThreadPoolExecutor } = require("weft-threads");
 
 (async () => {
   const t = new Thread({ target: (a, b) => a + b, args: [20, 22] });

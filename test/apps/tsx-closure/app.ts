@@ -1,7 +1,7 @@
 // Scenario 1: a shipped closure that declares an inner function, an arrow function and a
 // class, run with `tsx app.ts` (tsx compiles with esbuild's keepNames, which wraps those in
 // `__name(...)` calls).
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 
 function sumOfSquares(n: number): number {
   function square(x: number): number {

@@ -1,6 +1,6 @@
 // Scenario 2: module targets in TypeScript, run with `tsx app.ts` and `node --import tsx app.ts`:
 // this file's own export (guarded by isMainThread) and an export of another .ts module.
-import { isMainThread, Thread } from "weft";
+import { isMainThread, Thread } from "weft-threads";
 
 interface Doubled {
   input: number;

@@ -1,4 +1,4 @@
-import { currentThread } from "weft";
+import { currentThread } from "weft-threads";
 
 type Tripled = { value: number; inThread: boolean };
 

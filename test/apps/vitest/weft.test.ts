@@ -1,6 +1,6 @@
 // Scenario 3: weft inside a vitest test file, under each pool (--pool=forks|threads|vmThreads).
 import { expect, test } from "vitest";
-import { Thread, ThreadPoolExecutor } from "weft";
+import { Thread, ThreadPoolExecutor } from "weft-threads";
 import { FACTOR } from "./constants.ts";
 
 test("a thread with a shipped closure", async () => {

@@ -1,5 +1,5 @@
 // Scenario 5c: a "type": "commonjs" package, compiled by tsc with NodeNext.
-import { Thread } from "weft";
+import { Thread } from "weft-threads";
 
 function multiply(a: number, b: number): number {
   return a * b;
