@@ -59,7 +59,7 @@ export async function main(print: (line: string) => void = console.log): Promise
   {
     await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
     for await (const square of pool.map((x: number) => x * x, [0, 1, 2, 3, 4])) squares.push(square);
-    print(`pool.map(x => x * x, range(5)) -> ${JSON.stringify(squares)} (in input order)`);
+    print(`pool.map(x => x * x, [0, 1, 2, 3, 4]) -> ${JSON.stringify(squares)} (in input order)`);
     const future = pool.submit((base: number, exponent: number) => base ** exponent, 2, 10);
     power = await future;
     print(`pool.submit((b, e) => b ** e, 2, 10) -> ${future} -> ${power}`);

@@ -22,6 +22,8 @@ interface Section<R> {
   file: string;
   /** The Python this section turns into weft, a few lines. */
   python: string;
+  /** The same lines in weft, printed beside the Python. */
+  weft: string;
   /** Runs the example; its narration goes to `print`. */
   run: (print: (line: string) => void) => Promise<R>;
   /** What the output means, for a Python developer: a few lines, computed from the result. */
@@ -39,7 +41,8 @@ const SECTIONS: Section<unknown>[] = [
   section({
     title: "Threads: start, join, result, error",
     file: "examples/01-thread-basics.ts",
-    python: `t = threading.Thread(target=worker); t.start(); t.join(); print("Thread finished")`,
+    python: `t = threading.Thread(target=worker)\nt.start()\nt.join()\nprint("Thread finished")`,
+    weft: `const t = new Thread({ target: worker })\nt.start()\nawait t.join()\nconsole.log("Thread finished")`,
     run: threadBasics,
     meaning: (r) => [
       `new Thread({ target, args }) / start() / join() is threading.Thread; join() is a Promise on the`,
@@ -54,7 +57,8 @@ const SECTIONS: Section<unknown>[] = [
   section({
     title: "Daemon threads",
     file: "examples/02-daemon-threads.ts",
-    python: `threading.Thread(target=background, daemon=True)`,
+    python: `t = threading.Thread(target=background,\n                     daemon=True)\nt.start()`,
+    weft: `const t = new Thread({ target: background,\n                       daemon: true })\nt.start()`,
     run: daemonThreads,
     meaning: (r) => [
       `Same rule as Python: a non-daemon thread keeps the process alive (the child process lived`,
@@ -68,7 +72,8 @@ const SECTIONS: Section<unknown>[] = [
   section({
     title: "A shared counter, with and without a Lock",
     file: "examples/03-shared-counter.ts",
-    python: `with lock:\n    counter += 1`,
+    python: `counter = multiprocessing.Value("i", 0)\nwith lock:\n    counter.value += 1`,
+    weft: `const counter = new SharedValue("int32", 0)\nlock.withLockSync(() => {\n  counter.value += 1\n})`,
     run: sharedCounter,
     meaning: (r) => [
       `Threads share no variables; they share what is passed in args and lives in shared memory`,
@@ -85,7 +90,8 @@ const SECTIONS: Section<unknown>[] = [
   section({
     title: "CPU-bound work in parallel (the GIL section, turned around)",
     file: "examples/04-cpu-parallelism.ts",
-    python: `threads = [Thread(target=count_primes, args=(part,)) for part in parts]  # ~1x in CPython`,
+    python: `threads = [Thread(target=count_primes,\n                  args=(part,))\n           for part in parts]   # ~1x in CPython`,
+    weft: `const threads = parts.map((part) =>\n  new Thread({ target: countPrimes,\n               args: [part] }))`,
     run: cpuParallelism,
     meaning: (r) => [
       `In CPython the GIL lets one thread run Python code at a time, so threads give ~1x on CPU-bound`,
@@ -98,7 +104,8 @@ const SECTIONS: Section<unknown>[] = [
   section({
     title: "Producer and consumer sharing a Queue",
     file: "examples/05-producer-consumer.ts",
-    python: `q = queue.Queue()\nproducer: q.put(i) ... q.put(None)\nconsumer: while (item := q.get()) is not None: ...; q.task_done()`,
+    python: `q = queue.Queue()\nq.put(i)            # producer\nitem = q.get()      # consumer\nq.task_done()\nq.join()`,
+    weft: `const q = new Queue<number>()\nq.putSync(i)        // producer thread\nconst item = q.getSync()  // consumer\nq.taskDone()\nawait q.join()`,
     run: producerConsumer,
     meaning: (r) => [
       `The Queue lives in shared memory; both threads got it in args and put/get directly, with no`,
@@ -112,6 +119,7 @@ const SECTIONS: Section<unknown>[] = [
     title: "A pool of worker threads: ThreadPoolExecutor",
     file: "examples/06-thread-pool.ts",
     python: `with ThreadPoolExecutor(max_workers=2) as pool:\n    print(list(pool.map(square, range(5))))`,
+    weft: `await using pool = new ThreadPoolExecutor({ maxWorkers: 2 })\nfor await (const y of pool.map(square, [0, 1, 2, 3, 4]))\n  console.log(y)`,
     run: threadPool,
     meaning: (r) => [
       `pool.map yields in input order (${JSON.stringify(r.squares)}); a Future is awaitable (2 ** 10 = ${r.power}).`,
@@ -124,6 +132,18 @@ const SECTIONS: Section<unknown>[] = [
 
 const rule = "=".repeat(78);
 
+/** The Python and its weft lines in two columns, or one above the other if a line is too wide. */
+function sideBySide(python: string, weft: string): string[] {
+  const left = ["Python", ...python.split("\n")];
+  const right = ["weft", ...weft.split("\n")];
+  const width = Math.max(...left.map((line) => line.length)) + 2;
+  if (width + Math.max(...right.map((line) => line.length)) + 4 > (process.stdout.columns || 100)) {
+    return [...left.map((line, i) => (i === 0 ? "Python:" : `    ${line}`)), ...right.map((line, i) => (i === 0 ? "weft:" : `    ${line}`))];
+  }
+  const rows = Math.max(left.length, right.length);
+  return Array.from({ length: rows }, (_, i) => `  ${(left[i] ?? "").padEnd(width)}| ${right[i] ?? ""}`.trimEnd());
+}
+
 async function tour(): Promise<number> {
   console.log(rule);
   console.log("weft — a guided tour: Python's threading, on Node worker threads, in shared memory");
@@ -133,8 +153,7 @@ async function tour(): Promise<number> {
   for (const [i, s] of SECTIONS.entries()) {
     console.log(`\n${i + 1}. ${s.title}   (${s.file})`);
     console.log("-".repeat(78));
-    console.log("Python:");
-    for (const line of s.python.split("\n")) console.log(`    ${line}`);
+    for (const line of sideBySide(s.python, s.weft)) console.log(line);
     console.log("weft, running now:");
     try {
       const result = await s.run((line) => console.log(`  ${line}`));

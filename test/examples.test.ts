@@ -89,6 +89,10 @@ test("tour: `node build/examples/tour.js` runs every section and exits 0", T, ()
   assert.equal(status, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /Summary/);
   assert.doesNotMatch(stdout, /FAILED/);
+  // Each section shows its Python and the weft that mirrors it.
+  assert.match(stdout, /t = threading\.Thread\(target=worker\)/);
+  assert.match(stdout, /const t = new Thread\(\{ target: worker \}\)/);
+  assert.match(stdout, /lock\.withLockSync/);
 });
 
 test("05-producer-consumer: every item once, in order; join, shutdown and for await", T, async () => {
