@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool).
+ * build, with groups among: start uncontended contended wakeup async queue pool trace).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -14,6 +14,7 @@ import { benchQueue } from "./queue.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
 import { benchThreadStart } from "./thread-start.js";
+import { benchTrace } from "./trace.js";
 import { benchWakeup } from "./wakeup.js";
 
 const GROUPS: Record<string, () => Promise<GroupResult>> = {
@@ -24,6 +25,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   async: benchAsyncWakeup,
   queue: benchQueue,
   pool: benchPool,
+  trace: benchTrace,
 };
 
 async function main(): Promise<void> {

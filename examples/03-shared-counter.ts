@@ -24,7 +24,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Barrier, Lock, SharedValue, Thread, isMainThread } from "weft-threads";
+import { Barrier, Lock, SharedValue, Thread, isMainThread, type SendableArgs } from "weft-threads";
 
 const THREADS = 10;
 /** Increments per thread with the lock (the Python tutorial's numbers). */
@@ -39,7 +39,7 @@ const UNLOCKED_INCREMENTS = 100_000;
  */
 async function runThreads<A extends unknown[]>(worker: (gate: Barrier, ...args: A) => void, args: A): Promise<void> {
   const gate = new Barrier(THREADS);
-  const threads = Array.from({ length: THREADS }, () => new Thread<void, [Barrier, ...A]>({ target: worker, args: [gate, ...args] }));
+  const threads = Array.from({ length: THREADS }, () => new Thread<void, [Barrier, ...A]>({ target: worker, args: [gate, ...args] as SendableArgs<[Barrier, ...A]> }));
   for (const t of threads) t.start();
   for (const t of threads) {
     await t.join();

@@ -13,6 +13,8 @@ import { main as sharedCounter } from "./03-shared-counter.js";
 import { main as cpuParallelism } from "./04-cpu-parallelism.js";
 import { main as producerConsumer } from "./05-producer-consumer.js";
 import { main as threadPool } from "./06-thread-pool.js";
+import { main as deadlock } from "./07-deadlock.js";
+import { main as starvation } from "./08-starvation.js";
 
 /** One stop of the tour. */
 interface Section<R> {
@@ -127,6 +129,38 @@ const SECTIONS: Section<unknown>[] = [
       `CPU-bound work; here ${r.workers} workers took ${r.ms.all.toFixed(0)} ms against ${r.ms.one.toFixed(0)} ms for one: ${r.speedup.toFixed(2)}x.`,
     ],
     summary: (r) => `ThreadPoolExecutor: map in order, ${r.speedup.toFixed(2)}x on CPU-bound work with ${r.workers} workers.`,
+  }),
+  section({
+    title: "The seed's deadlock: two locks taken in opposite order",
+    file: "examples/07-deadlock.ts",
+    python: `with lock_a:          # worker_1\n    with lock_b: ...\nwith lock_b:          # worker_2\n    with lock_a: ...  # hangs, silently`,
+    weft: `first.acquireSync()\ntry {\n  second.acquireSync() // DeadlockError\n} finally { first.release() }`,
+    run: deadlock,
+    meaning: (r) => [
+      `CPython hangs here forever and says nothing. weft follows the chain of owners as a thread is`,
+      `about to wait: ${r.refused.join(", ")} would have closed the cycle, so it alone got a DeadlockError`,
+      `naming both threads and both locks; it let go, and ${r.finished.join(", ")} finished. All in ${r.ms.toFixed(0)} ms.`,
+      `Open ${r.timeline} in a browser: a lane per thread, the waits and holds as bars.`,
+    ],
+    summary: (r) => `deadlock: ${r.refused.length} DeadlockError (${r.refused.join(", ")}), no hang`,
+  }),
+  section({
+    title: "The seed's starvation: a greedy thread hogs the lock",
+    file: "examples/08-starvation.ts",
+    python: `while running:        # greedy\n    with lock: work()\nwhile running:        # polite\n    with lock: work()\n    other_work()`,
+    weft: `const lock = new Lock()  // or { fair: true }\nlock.acquireSync(); work(); lock.release()\n...\nlock.stats().byThread  // shares, waits`,
+    run: starvation,
+    meaning: (r) => {
+      const polite = (shares: typeof r.fair) => shares.find((s) => s.name === "polite");
+      return [
+        `Python's Lock gives no way to see starvation. lock.stats() does: with the unfair lock the polite`,
+        `thread got ${(100 * (polite(r.unfair)?.share ?? 0)).toFixed(1)}% of the acquisitions (longest wait ${(polite(r.unfair)?.waitMsMax ?? 0).toFixed(1)} ms); with fair: true, ${(100 * (polite(r.fair)?.share ?? 0)).toFixed(1)}%`,
+        `(longest wait ${(polite(r.fair)?.waitMsMax ?? 0).toFixed(1)} ms). An unfair lock is faster when threads only pass through it; a fair one`,
+        `makes sure every waiter gets its turn. Timings vary with the machine's load. Timeline: ${r.timeline}`,
+      ];
+    },
+    summary: (r) =>
+      `starvation: polite thread's share ${(100 * (r.unfair.find((s) => s.name === "polite")?.share ?? 0)).toFixed(1)}% unfair, ${(100 * (r.fair.find((s) => s.name === "polite")?.share ?? 0)).toFixed(1)}% fair`,
   }),
 ];
 

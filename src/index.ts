@@ -10,12 +10,13 @@ export type { HeldGuard } from "./sync/holdable.js";
 export { Lock, type LockOptions } from "./sync/lock.js";
 export { WorkerCrashedError } from "./core/errors.js";
 export { Thread, enumerate, activeCount, type ThreadOptions } from "./threads/thread.js";
-export { currentThread, mainThread, getIdent, type ThreadHandle } from "./threads/current.js";
+export { currentThread, mainThread, getIdent, type ThreadHandle, type MainThreadHandle } from "./threads/current.js";
 export { setExcepthook, type ExceptHook, type ExceptHookArgs } from "./threads/excepthook.js";
 export { sleep, sleepSync } from "./threads/sleep.js";
 export { Timer } from "./threads/timer.js";
 export { local, type Local } from "./threads/local.js";
 export type { Target, ModuleTarget } from "./transport/target.js";
+export type { Sendable, SendableArgs, CannotSend } from "./transport/sendable.js";
 export { RLock } from "./sync/rlock.js";
 export { Condition } from "./sync/condition.js";
 export { Semaphore, BoundedSemaphore } from "./sync/semaphore.js";
@@ -30,3 +31,16 @@ export { CancelledError, InvalidStateError, BrokenExecutorError } from "./core/e
 export { Future, type DoneCallback } from "./futures/future.js";
 export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitForOptions, type AsCompletedOptions, type DoneAndNotDone, type CompletedFuture } from "./futures/wait.js";
 export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions, type MapInput, type MapInputs, type UnhandledFailure, type UnhandledFailureHook } from "./futures/thread-pool.js";
+export { trace, type Trace, type TraceOptions } from "./diagnostics/trace.js";
+export type { TraceEvent, TraceEventKind, WaitKind, WaitOutcome } from "./diagnostics/trace-event.js";
+export type { ChromeTrace, ChromeTraceEvent, ChromeTraceArgs } from "./diagnostics/chrome-trace.js";
+export type { TimelineOptions } from "./diagnostics/timeline-html.js";
+export { DeadlockError, LockOwnerDiedError, type DeadlockEdge } from "./core/errors.js";
+export type { LockStats, LockThreadStats } from "./core/lock-stats.js";
+export type { WatchdogConfig, WeftConfigOptions } from "./core/config.js";
+export { dumpThreads } from "./diagnostics/dump.js";
+// The diagnostics that switch themselves on with configure(): the wait recorder and
+// deadlock detector, the dump on a signal, the hang watchdog.
+import "./diagnostics/deadlock.js";
+import "./diagnostics/dump-signal.js";
+import "./diagnostics/watchdog.js";

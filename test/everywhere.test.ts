@@ -240,7 +240,7 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
 
   function assertInlined(bundleDir: string): void {
     const text = readFileSync(join(bundleDir, "app.js"), "utf8");
-    assert.doesNotMatch(text, /(from|import\()\s*["']weft["']/, "the bundle was meant to inline weft but imports it");
+    assert.doesNotMatch(text, /(from|import\()\s*["']weft-threads["']/, "the bundle was meant to inline weft but imports it");
     assert.match(text, /ThreadPoolExecutor/, "the bundle does not contain weft");
   }
 
@@ -270,7 +270,7 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
     await t.test("--external:weft-threads", async () => {
       const external = await esbuild(["--external:weft-threads", "--outfile=out-external/app.js"]);
       assertClean(external);
-      assert.match(readFileSync(join(app, "out-external", "app.js"), "utf8"), /from\s*["']weft["']/);
+      assert.match(readFileSync(join(app, "out-external", "app.js"), "utf8"), /from\s*["']weft-threads["']/);
       assertThreadAndPool(await runNode(["out-external/app.js"], { cwd: app, timeoutMs: LIMIT }));
     });
   });
@@ -292,7 +292,7 @@ describe("weft, packed, wherever Node code runs", { concurrency: CONCURRENCY }, 
         timeoutMs: LIMIT,
       });
       assertClean(external);
-      assert.match(readFileSync(join(app, "out-external", "app.js"), "utf8"), /from\s*["']weft["']/);
+      assert.match(readFileSync(join(app, "out-external", "app.js"), "utf8"), /from\s*["']weft-threads["']/);
       assertThreadAndPool(await runNode(["out-external/app.js"], { cwd: app, timeoutMs: LIMIT }));
     });
   });

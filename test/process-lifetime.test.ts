@@ -31,6 +31,14 @@ for (const mode of ["async", "sync"]) {
   });
 }
 
+for (const mode of ["async", "sync"]) {
+  test(`a thread joining the main thread returns once the main program has finished (${mode})`, T, async () => {
+    const outcome = await runFixture("join-main.mjs", [mode]);
+    assertClean(outcome);
+    assert.deepEqual(lines(outcome.stdout), ["main done", "timed join returned", "main's last timer", "thread saw the main program finish"]);
+  });
+}
+
 test("awaiting join() of a daemon thread keeps the process alive until it ends", T, async () => {
   const outcome = await runFixture("join-daemon.mjs");
   assertClean(outcome);

@@ -1122,7 +1122,7 @@ test("aborted async gets on a queue that nobody puts to leave nothing behind aft
   gc();
   const before = process.memoryUsage().heapUsed;
   await abortedGets(2000);
-  await delay(2000); // abandoned waits end within a second (parkAsync's slices); a margin for a loaded machine
+  await delay(2000); // abandoned waits end within a second (the async wait driver's slices, core/wait.ts); a margin for a loaded machine
   gc();
   const grown = process.memoryUsage().heapUsed - before;
   assert.ok(grown < 1024 * 1024, `the heap grew by ${(grown / 1024).toFixed(0)} KiB over 2000 aborted gets`);

@@ -26,6 +26,7 @@ import {
   SharedValue,
   Thread,
   type AcquireOptions,
+  type SendableArgs,
 } from "weft-threads";
 
 const T = { timeout: 20_000 };
@@ -47,7 +48,7 @@ function random(seed: number): () => number {
 /** Starts `count` threads running `target(i, ...args)` and resolves to their results, rethrowing what they threw. */
 async function runThreads<A extends unknown[], R>(count: number, target: (i: number, ...args: A) => R, ...args: A): Promise<Awaited<R>[]> {
   const threads = Array.from({ length: count }, (_, i) => {
-    const thread = new Thread<Awaited<R>, [number, ...A]>({ target: target as (i: number, ...args: A) => Awaited<R>, args: [i, ...args] });
+    const thread = new Thread<Awaited<R>, [number, ...A]>({ target: target as (i: number, ...args: A) => Awaited<R>, args: [i, ...args] as SendableArgs<[number, ...A]> });
     thread.start();
     return thread;
   });

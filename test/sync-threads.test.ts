@@ -20,6 +20,7 @@ import {
   SharedValue,
   Thread,
   setExcepthook,
+  type SendableArgs,
 } from "weft-threads";
 
 const T = { timeout: 20_000 };
@@ -33,7 +34,7 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
 }
 
 /** Starts a thread and returns it, rethrowing in `join` what the target threw. */
-function start<A extends unknown[], R>(target: (...args: A) => R, ...args: A): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {
+function start<A extends unknown[], R>(target: (...args: A) => R, ...args: SendableArgs<A>): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {
   const thread = new Thread<Awaited<R>, A>({ target: target as (...args: A) => Awaited<R>, args });
   thread.start();
   const done = thread.join().then(() => {

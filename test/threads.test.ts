@@ -622,7 +622,7 @@ function registerTests(): void {
   });
 
   test("joining the current thread is a RuntimeError", T, async () => {
-    await assert.rejects((mainThread() as ThreadHandle & { join(): Promise<void> }).join(), RuntimeError);
+    await assert.rejects(mainThread().join(), RuntimeError);
     const thread = await runThread({
       target: async function joinsItself() {
         const { currentThread, RuntimeError } = await import("weft-threads");

@@ -19,6 +19,7 @@ import {
   WorkerCrashedError,
   isMainThread,
   setExcepthook,
+  type SendableArgs,
 } from "weft-threads";
 
 // A module target that builds objects with weft's own classes.
@@ -30,7 +31,7 @@ export async function makeHeldLock(): Promise<{ nested: [{ lock: Lock }] }> {
 
 const T = { timeout: 20_000 };
 
-async function run<R, A extends unknown[]>(target: (...args: A) => R | Promise<R>, ...args: A): Promise<Thread<R, A>> {
+async function run<R, A extends unknown[]>(target: (...args: A) => R | Promise<R>, ...args: SendableArgs<A>): Promise<Thread<R, A>> {
   const thread = new Thread<R, A>({ target, args });
   thread.start();
   await thread.join();

@@ -74,3 +74,42 @@ export class InvalidStateError extends Error {
 export class BrokenExecutorError extends RuntimeError {
   override name = "BrokenExecutorError";
 }
+
+/** One wait in a cycle of waits that a {@link DeadlockError} reports. */
+export interface DeadlockEdge {
+  /** The waiting thread's name and ident. */
+  readonly thread: string;
+  readonly ident: number;
+  /** What it waits for: a lock's name or "Lock#N", or "the end of <thread>" for a join. */
+  readonly waitsFor: string;
+  /** The thread that holds it (the next waiter in the cycle). */
+  readonly heldBy: string;
+  readonly heldByIdent: number;
+}
+
+/**
+ * The wait would close a cycle of waits (each thread waits for something the next one
+ * holds), so it could never end. Thrown in the thread whose wait closes the cycle, and
+ * only there: the wait fails, leaving nothing held or queued, and the other threads of the
+ * cycle wait on. `cycle` lists the waits, starting with the thrower's.
+ */
+export class DeadlockError extends Error {
+  override name = "DeadlockError";
+  /** The waits of the cycle, the thrower's first (empty on an instance built by hand). */
+  readonly cycle: readonly DeadlockEdge[];
+
+  constructor(message?: string, cycle: readonly DeadlockEdge[] = []) {
+    super(message);
+    this.cycle = cycle;
+  }
+}
+
+/**
+ * The lock's holder ended (returned, threw, or its worker died) without releasing it: POSIX
+ * robust mutexes' `EOWNERDEAD`. Raised by the acquisition that found it so, once; that
+ * acquisition does not hold the lock, which is then free (an RLock's count reset to zero),
+ * so the next acquisition works. What the lock protected may be half-updated: check it.
+ */
+export class LockOwnerDiedError extends RuntimeError {
+  override name = "LockOwnerDiedError";
+}

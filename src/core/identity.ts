@@ -42,10 +42,17 @@ export const FOREIGN_IDENT_BASE = 0x40000000;
 
 /**
  * The shared counter: [0] the last ident handed out, [1] the last N of "Thread-N", [2] the
- * home thread's ident. A carrier maps its home's counter from its workerData at once, so
- * that every module sees the home's ident as it loads.
+ * home thread's ident, [MAIN_FINISHED] 1 once the main program has finished (threads
+ * joining the main thread park on it). A carrier maps its home's counter from its
+ * workerData at once, so that every module sees the home's ident as it loads.
  */
-const identCounter: Int32Array = new Int32Array(homeMemory?.identCounter ?? new SharedArrayBuffer(12));
+const identCounter: Int32Array = new Int32Array(homeMemory?.identCounter ?? new SharedArrayBuffer(16));
+
+/** The cell of the shared counter that says the main program has finished. */
+export const MAIN_FINISHED = 3;
+
+/** The shared counter's cells, for the main program's end (`MAIN_FINISHED`). */
+export const worldCells: Int32Array = identCounter;
 if (homeMemory === undefined) {
   identCounter[2] = onMainThread ? 1 : 0x10000000 + (threadId % 0x1000) * 0x10000;
   identCounter[0] = identCounter[2];

@@ -20,6 +20,7 @@
  *           [2] HEAP_ID  tells this heap from another one
  *           [3 + k]   head of the free list of blocks of 2^k bytes (0 = empty); k is at most 30 (HEAP_MAX / 2 plus the block header), so the
  *                     heads fit in the header's HEADER_BYTES
+ *           [62] [63] taken by tracing (core/trace-buffer.ts): TRACE_ROOT, TRACE_ON
  *   block   [0] REFS  reference count
  *           [1] CLASS low byte k: the block spans 2^k bytes; above it, the id of a
  *                     destructor to run when the last reference goes (0: none)

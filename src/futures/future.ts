@@ -30,6 +30,11 @@
 import { inspect } from "node:util";
 import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from "../core/errors.js";
 import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+import { settleWithin } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
+
+/** What the wait hooks hear a wait for a future as (it is in this thread's memory: no cells). */
+const FUTURE: WaitSite = Object.freeze({ kind: "future", label: "Future" });
 
 /** Python's states, except CANCELLED_AND_NOTIFIED (see the top of this file). */
 type State = "PENDING" | "RUNNING" | "CANCELLED" | "FINISHED";
@@ -266,30 +271,18 @@ export class Future<T = unknown> extends Promise<T> {
     const timedOut = (): TimeoutError =>
       new TimeoutError(`${method}: not done within ${options?.timeout} ms: ${this}`);
     if (remaining(deadline) === 0) throw timedOut();
-    await new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        unwatch();
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(signal?.reason);
-      };
-      const onDone = (): void => {
-        finish();
-        resolve();
-      };
-      const unwatch = (): void => this._unwatch(onDone);
-      this._watch(onDone);
-      if (deadline !== Infinity) {
-        timer = setTimeout(() => {
-          finish();
-          reject(timedOut());
-        }, remaining(deadline));
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+    await settleWithin<void>({
+      watch: (settle) => {
+        const onDone = (): void => settle();
+        this._watch(onDone);
+        return () => this._unwatch(onDone);
+      },
+      deadline,
+      onTimeout: () => {
+        throw timedOut();
+      },
+      signal,
+      site: FUTURE,
     });
   }
 

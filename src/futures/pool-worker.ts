@@ -8,7 +8,9 @@ import { SimpleQueue } from "../queue/queue.js";
 import { NOTHING } from "../queue/queue.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget, type TargetDescriptor } from "../transport/target.js";
-import { Empty } from "../core/errors.js";
+import { heapBuffer, localBlock, ownBlock } from "../core/memory.js";
+import { LIVE, ring, waitForTask } from "./doorbell.js";
+import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
 import { ABORT_MARK, BROKEN, CHUNK, CHUNK_SPREAD, FAILED, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 
 /** With `chunked`, `args` holds one item per call: the target runs once per item (see protocol.ts). */
@@ -29,8 +31,8 @@ export interface PoolWorkerSetup {
   initargs: unknown[];
   maxTasks: number;
   idleMs: number;
-  /** [0]: workers alive in the pool; an idle worker leaves only while more than `minWorkers`. */
-  live: Int32Array;
+  /** The pool's doorbell (futures/doorbell.ts), where the worker sleeps between tasks; [LIVE] counts the workers alive. */
+  bell: Int32Array;
   minWorkers: number;
 }
 
@@ -75,18 +77,17 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
   };
 
   for (let done = 0; done < setup.maxTasks; ) {
-    let task: Task;
-    try {
-      task = setup.idleMs === Infinity ? tasks.getSync() : tasks.getSync({ timeout: setup.idleMs });
-    } catch (error) {
-      if (!(error instanceof Empty)) throw error;
+    const task = takeTask(tasks, setup.bell, setup.idleMs);
+    if (task === NOTHING) {
       // Idle too long: leave, unless that would take the pool below minWorkers.
-      const live = Atomics.load(setup.live, 0);
-      if (live > setup.minWorkers && Atomics.compareExchange(setup.live, 0, live, live - 1) === live) return LEFT_IDLE;
+      const live = Atomics.load(setup.bell, LIVE);
+      if (live > setup.minWorkers && Atomics.compareExchange(setup.bell, LIVE, live, live - 1) === live) return LEFT_IDLE;
       continue;
     }
     if (task === STOP) return undefined;
     const [id, index, args, chunked] = task;
+    // Adopted before the claim: a cancelled task's abort cell is dropped with it.
+    const abortCell = chunked === undefined ? abortCellOf(args) : undefined;
     const slot = id & (SLOTS - 1);
     if (Atomics.compareExchange(states, slot, stateWord(id, PENDING), stateWord(id, RUNNING)) !== stateWord(id, PENDING)) {
       continue; // cancelled while it waited
@@ -95,6 +96,7 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
     let outcome: Outcome;
     try {
       const fn = await targetOf(index);
+      if (traceFlags[TRACE_ON] !== 0) traceEvent(EV.TASK_START, id, fn.name || "anonymous", states.byteOffset);
       if (chunked === CHUNK || chunked === CHUNK_SPREAD) {
         const values: unknown[] = [];
         for (const item of args) {
@@ -103,7 +105,6 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
         }
         outcome = [id, OK, values];
       } else {
-        const abortCell = abortCellOf(args);
         if (abortCell === undefined) {
           const value = fn(...args);
           outcome = [id, OK, isThenable(value) ? await value : value];
@@ -116,6 +117,7 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
       if (hint !== undefined && error instanceof Error) error.message = `${error.message}. ${hint}`;
       outcome = [id, FAILED, encodeError(error)];
     }
+    if (traceFlags[TRACE_ON] !== 0) traceEvent(EV.TASK_END, id, undefined, states.byteOffset);
     try {
       results._putNow(outcome);
     } catch (error) {
@@ -128,11 +130,34 @@ export async function runPoolWorker(setup: PoolWorkerSetup): Promise<string | un
   return undefined;
 }
 
-/** The shared abort cell among a task's arguments, if the submitter passed an AbortSignal. */
+/**
+ * The next task, or `NOTHING` once the worker has been idle `idleMs`. The worker takes
+ * without waiting in the queue and sleeps on the pool's doorbell instead (doorbell.ts); one
+ * that takes a task and still sees some queued wakes a sleeping peer for them.
+ */
+function takeTask(tasks: SimpleQueue<Task>, bell: Int32Array, idleMs: number): Task | typeof NOTHING {
+  const deadline = idleMs === Infinity ? Infinity : performance.now() + idleMs;
+  for (;;) {
+    const task = tasks._takeNow();
+    if (task !== NOTHING) {
+      if (tasks.qsize() > 0) ring(bell);
+      return task;
+    }
+    if (!waitForTask(bell, tasks, deadline)) return NOTHING;
+  }
+}
+
+/**
+ * The shared abort cell among a task's arguments, if the submitter passed an AbortSignal:
+ * it travels as its offset in the shared heap, with a reference that this view adopts.
+ */
 function abortCellOf(args: unknown[]): Int32Array | undefined {
   for (const arg of args) {
     if (typeof arg === "object" && arg !== null && ABORT_MARK in arg) {
-      return ((arg as Record<string, unknown>)[ABORT_MARK] as { array: Int32Array }).array;
+      const byteOffset = (arg as Record<string, number>)[ABORT_MARK];
+      const cell = new Int32Array(heapBuffer(), byteOffset, 1);
+      ownBlock(cell, localBlock({ buffer: heapBuffer(), byteOffset, byteLength: 4 }));
+      return cell;
     }
   }
   return undefined;

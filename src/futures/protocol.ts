@@ -11,6 +11,10 @@
  *            the worker's start and the submitter's cancel race through one compare-and-swap
  *   current  per worker, one Int32 cell: the id of the task it runs (0 between tasks), for
  *            failing exactly that task if the worker dies
+ *   bell     where idle workers sleep, and the count of live workers (futures/doorbell.ts)
+ *
+ * The cells are blocks of weft's shared heap taken straight from its allocator, not public
+ * shared objects: the pool needs a few words, not a SharedArray and its Lock.
  */
 export const STOP = -1;
 
@@ -43,8 +47,9 @@ export function stateWord(id: number, state: number): number {
 }
 
 /**
- * An AbortSignal among a task's arguments travels as `{ [ABORT_MARK]: cell }`, a shared Int32
- * cell that the submitting side sets when the signal aborts; the worker hands the task a
- * signal of its own that aborts when it sees the cell set.
+ * An AbortSignal among a task's arguments travels as `{ [ABORT_MARK]: byteOffset }`: where a
+ * shared Int32 cell lies in the heap (core/memory.ts), with a reference that the worker
+ * adopts as it takes the task. The submitting side sets the cell when the signal aborts; the
+ * worker hands the task a signal of its own that aborts when it sees the cell set.
  */
 export const ABORT_MARK = "__weft_abort__";

@@ -19,18 +19,21 @@ import type { ResourceLimits } from "node:worker_threads";
 import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
 import { checkOptions, deadlineOf, describe, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
-import { SharedArray } from "../shared/shared-array.js";
+import { allocateBlock, blockOf, ownBlock, releaseBlock, retainBlock } from "../core/memory.js";
 import { Thread, quietThread } from "../threads/thread.js";
 import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future, type DoneCallback } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
+import { BELL_CELLS, LIVE, ring } from "./doorbell.js";
 import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 import { carrierModule } from "../threads/carrier.js";
 import { repr } from "../core/repr.js";
+import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
+import type { SendableArgs } from "../transport/sendable.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -127,6 +130,8 @@ class PoolFuture<T> extends Future<T> {
   seq = 0;
   /** @internal */
   states: Int32Array | undefined;
+  /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
+  abortCell: Int32Array | undefined;
   /**
    * @internal Someone asked for the outcome, or map owns the future. Asking is any way of
    * reading it: `await`, `then`/`catch`/`finally`, `Promise.all` and the other combinators
@@ -227,9 +232,9 @@ export class ThreadPoolExecutor {
 
   readonly #tasks = new SimpleQueue<Task>();
   readonly #results = new SimpleQueue<Outcome>();
-  readonly #stateArray = new SharedArray("int32", SLOTS);
-  readonly #states = this.#stateArray.array as Int32Array;
-  readonly #live = new SharedArray("int32", 1).array as Int32Array;
+  readonly #states = sharedCells(SLOTS);
+  /** Where idle workers sleep (futures/doorbell.ts); [LIVE] counts the workers alive. */
+  readonly #bell = sharedCells(BELL_CELLS);
   readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
   /** Tasks waiting for a free slot, oldest first: a deque as an array and a head index. */
   #backlog: Queued[] = [];
@@ -284,7 +289,7 @@ export class ThreadPoolExecutor {
    * Schedules `target(...args)` on a worker and returns its Future. Arguments that cannot
    * be sent throw a `TypeError` naming their path; after `shutdown()`, `RuntimeError`.
    */
-  submit<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(target: ((...args: A) => R) | ModuleTarget, ...args: SendableArgs<A>): Future<Awaited<R>> {
     const future = this.#submit(target as AnyFunction | ModuleTarget, args, 0);
     return future as unknown as Future<Awaited<R>>;
   }
@@ -330,8 +335,10 @@ export class ThreadPoolExecutor {
     const spread = iterables.length > 1;
     const chunking: Chunking = chunksize === 1 ? 0 : spread ? CHUNK_SPREAD : CHUNK;
     // The iteration reports the first failure; the others are its collateral, as cancellations are.
-    const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking, true);
-    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal });
+    // map rings the workers' doorbell itself, once per batch of chunks (see MapIterator).
+    const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking, true, false);
+    const wake = (): void => ring(this.#bell);
+    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal, wake });
   }
 
   /**
@@ -367,8 +374,11 @@ export class ThreadPoolExecutor {
     await this.shutdown({ wait: true });
   }
 
-  /** `owned`: map's task, whose failure the iteration reports (never `onUnhandledFailure`). */
-  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: Chunking, owned = false): PoolFuture<unknown> {
+  /**
+   * `owned`: map's task, whose failure the iteration reports (never `onUnhandledFailure`).
+   * `wake`: ring the workers' doorbell now; map rings once after a batch instead.
+   */
+  #submit(target: AnyFunction | ModuleTarget, taskArgs: unknown[], chunked: Chunking, owned = false, wake = true): PoolFuture<unknown> {
     let args = taskArgs;
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
@@ -398,6 +408,7 @@ export class ThreadPoolExecutor {
     this.#unfinished++;
     if (this.#unfinished === 1) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
     this.#ensureWorkers();
+    if (wake) ring(this.#bell);
     if (!this.#pumping) void this.#pump();
     return future;
   }
@@ -408,17 +419,18 @@ export class ThreadPoolExecutor {
    * the task (a task that takes no notice runs to its end).
    */
   #withAbortCells(args: unknown[], future: PoolFuture<unknown>): unknown[] {
-    const cell = new SharedArray("int32", 1);
+    const cell = sharedCells(1);
+    future.abortCell = cell;
     const signals = args.filter((arg): arg is AbortSignal => arg instanceof AbortSignal);
     const onAbort = (): void => {
-      if (!future.cancel()) Atomics.store(cell.array as Int32Array, 0, 1);
+      if (!future.cancel()) Atomics.store(cell, 0, 1);
     };
     for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
     // The base method: the pool's own callback does not count as asking for the outcome.
     Future.prototype.addDoneCallback.call(future, () => {
       for (const signal of signals) signal.removeEventListener("abort", onAbort);
     });
-    return args.map((arg) => (arg instanceof AbortSignal ? { [ABORT_MARK]: cell } : arg));
+    return args.map((arg) => (arg instanceof AbortSignal ? { [ABORT_MARK]: cell.byteOffset } : arg));
   }
 
   /**
@@ -452,15 +464,20 @@ export class ThreadPoolExecutor {
     this.#nextId = id;
     queued.task[0] = id;
     Atomics.store(this.#states, slot, stateWord(id, PENDING));
+    // The reference that travels with the task's abort cell: the worker's view adopts it.
+    const abortCell = queued.future.abortCell;
+    if (abortCell !== undefined) retainBlock(blockOf(abortCell));
     try {
       this.#tasks._putNow(queued.task);
     } catch (error) {
       Atomics.store(this.#states, slot, 0);
+      if (abortCell !== undefined) releaseBlock(blockOf(abortCell));
       if (error instanceof TypeError) checkSendable(queued.task[2], "args");
       throw error;
     }
     this.#slots[slot] = queued.future;
     queued.future.id = id;
+    if (traceFlags[TRACE_ON] !== 0) traceEvent(EV.TASK_SUBMIT, id, undefined, this.#states.byteOffset);
     queued.future.seq = this.#dispatched;
     this.#dispatched = (this.#dispatched + 1) | 0;
     queued.future.onCancel = this.#dispatchedCancel;
@@ -484,7 +501,9 @@ export class ThreadPoolExecutor {
 
   #feedBacklog(): void {
     const backlog = this.#backlog;
+    const head = this.#backlogHead;
     while (this.#backlogHead < backlog.length && this.#dispatch(backlog[this.#backlogHead])) backlog[this.#backlogHead++] = undefined as never;
+    if (this.#backlogHead !== head) ring(this.#bell);
     if (this.#backlogHead === backlog.length) {
       this.#backlog = [];
       this.#backlogHead = 0;
@@ -509,8 +528,8 @@ export class ThreadPoolExecutor {
   }
 
   #startWorker(): void {
-    const current = new SharedArray("int32", 1);
-    current.array[0] = INITIALIZING; // until the worker is ready
+    const current = sharedCells(1);
+    current[0] = INITIALIZING; // until the worker is ready
     const targets = new SimpleQueue<[number, TargetDescriptor]>();
     const setup: PoolWorkerSetup = {
       tasks: this.#tasks as unknown as PoolWorkerSetup["tasks"],
@@ -518,13 +537,13 @@ export class ThreadPoolExecutor {
       targets,
       known: this.#descriptors.slice(),
       states: this.#states,
-      current: current.array as Int32Array,
+      current,
       worker: this.#workerCounter,
       initializer: this.#initializer,
       initargs: this.#initargs,
       maxTasks: this.#maxTasks,
       idleMs: this.#idleMs,
-      live: this.#live,
+      bell: this.#bell,
       minWorkers: this.#minWorkers,
     };
     const thread = new Thread({
@@ -535,10 +554,10 @@ export class ThreadPoolExecutor {
       resourceLimits: this.#resourceLimits,
     });
     quietThread(thread);
-    const worker: Worker = { thread, current: current.array as Int32Array, targets };
+    const worker: Worker = { thread, current, targets };
     thread.start(); // throws, with nothing to undo, if no worker can be started at all
     this.#workers.add(worker);
-    Atomics.add(this.#live, 0, 1);
+    Atomics.add(this.#bell, LIVE, 1);
     // Not a join: a pending join keeps the process alive, and an idle pool must not.
     thread._onEnd(() => this.#workerLeft(worker));
   }
@@ -547,7 +566,7 @@ export class ThreadPoolExecutor {
   #workerLeft(worker: Worker): void {
     if (!this.#workers.delete(worker)) return;
     // An idle worker counted itself out already; for any other exit, main does.
-    if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#live, 0, 1);
+    if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#bell, LIVE, 1);
     const id = Atomics.load(worker.current, 0);
     if (id === INITIALIZING) {
       // It died before it was ready, in its initializer (process.exit, out of memory, an
@@ -668,7 +687,10 @@ export class ThreadPoolExecutor {
   #sendStops(): void {
     if (this.#stopsSent) return;
     this.#stopsSent = true;
-    for (let i = 0; i < this.#workers.size; i++) this.#tasks._putNow(STOP);
+    for (let i = 0; i < this.#workers.size; i++) {
+      this.#tasks._putNow(STOP);
+      ring(this.#bell);
+    }
     this.#reportUnhandled();
   }
 
@@ -760,6 +782,18 @@ function splitMapArguments(rest: unknown[]): { iterables: (Iterable<unknown> | A
     }
   }
   return { iterables, options };
+}
+
+/**
+ * `count` Int32 cells of the shared heap, zeroed, for the pool and its workers. The memory
+ * belongs to the returned view (it returns to the heap once the view is collected); the
+ * pool keeps each view as long as a worker may use it.
+ */
+function sharedCells(count: number): Int32Array {
+  const block = allocateBlock(count * 4);
+  const view = new Int32Array(block.buffer, block.byteOffset, count);
+  ownBlock(view, block);
+  return view;
 }
 
 function isInput(value: unknown): boolean {

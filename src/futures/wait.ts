@@ -20,6 +20,11 @@
 import { TimeoutError, ValueError } from "../core/errors.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { Future } from "./future.js";
+import { settleWithin } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
+
+/** What the wait hooks hear a wait for futures as (they are in this thread's memory: no cells). */
+const FUTURES: WaitSite = Object.freeze({ kind: "future", label: "futures" });
 
 /** `wait` returns as soon as any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -108,33 +113,23 @@ export async function wait<F extends Future<unknown>>(
   const satisfiedNow = unfinished === 0 || failedAlready || (returnWhen === FIRST_COMPLETED && unfinished < list.length);
 
   if (!satisfiedNow && remaining(deadline) > 0) {
-    await new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        for (const future of list) future._unwatch(completed);
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(signal?.reason);
-      };
-      // One count per completion, so that waiting on many futures stays linear.
-      const completed = (future: F): void => {
-        unfinished--;
-        if (unfinished === 0 || returnWhen === FIRST_COMPLETED || (returnWhen === FIRST_EXCEPTION && future._failed())) {
-          finish();
-          resolve();
-        }
-      };
-      for (const future of list) future._watch(completed);
-      if (deadline !== Infinity) {
-        timer = setTimeout(() => {
-          finish();
-          resolve();
-        }, remaining(deadline));
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+    await settleWithin<void>({
+      watch: (settle) => {
+        // One count per completion, so that waiting on many futures stays linear.
+        const completed = (future: F): void => {
+          unfinished--;
+          if (unfinished === 0 || returnWhen === FIRST_COMPLETED || (returnWhen === FIRST_EXCEPTION && future._failed())) settle();
+        };
+        for (const future of list) future._watch(completed);
+        return () => {
+          for (const future of list) future._unwatch(completed);
+        };
+      },
+      deadline,
+      // A timeout is not an error here: the caller looks at `notDone`.
+      onTimeout: () => undefined,
+      signal,
+      site: FUTURES,
     });
   }
 
@@ -220,7 +215,7 @@ class AsCompleted<F extends Future<unknown>> implements AsyncIterableIterator<F>
         this.#close();
         throw new TimeoutError(`${unfinished} (of ${this.#futures.length}) futures unfinished`);
       }
-      await this.#sleep(left);
+      await this.#sleep();
     }
   }
 
@@ -250,32 +245,18 @@ class AsCompleted<F extends Future<unknown>> implements AsyncIterableIterator<F>
     }
   }
 
-  /** Resolves when a future completes, the iterator closes or `ms` pass; rejects on abort. */
-  #sleep(ms: number): Promise<void> {
-    const signal = this.#signal;
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        this.#close();
-        reject(signal.reason);
-        return;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        this.#wake = undefined;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = (): void => {
-        finish();
-        this.#close();
-        reject(signal?.reason);
-      };
-      this.#wake = () => {
-        finish();
-        resolve();
-      };
-      if (ms !== Infinity) timer = setTimeout(this.#wake, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
+  /** Resolves when a future completes, the iterator closes or the deadline passes; rejects (and closes) on abort. */
+  #sleep(): Promise<void> {
+    return settleWithin<void>({
+      watch: (settle) => {
+        this.#wake = () => settle();
+        return () => (this.#wake = undefined);
+      },
+      deadline: this.#deadline,
+      onTimeout: () => undefined,
+      signal: this.#signal,
+      onAbort: () => this.#close(),
+      site: FUTURES,
     });
   }
 

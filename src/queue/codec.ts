@@ -22,7 +22,7 @@
 import { deserialize, serialize } from "node:v8";
 import { heapBuffer, localBlock, type SharedBlock } from "../core/memory.js";
 import { checkSendable, restoreShared, swapShared } from "../transport/encode.js";
-import { isShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../transport/shareable.js";
+import { isShareable, reviveShareable, toDescriptor, type SharedDescriptor } from "../core/shareable.js";
 
 const UNDEFINED = 0;
 const NULL = 1;

@@ -15,10 +15,12 @@ import { QUEUE_DESTRUCTOR, allocateBlock, ownBlock, registerDestructor, setDestr
 import { currentIdent, isMainThread } from "../core/identity.js";
 import { isIdentAlive } from "../core/thread-table.js";
 import { lockMutex, unlockMutex } from "../core/mutex.js";
-import { assertMayBlock, backOff, parkAsync, parkSync, type ParkResult } from "../core/parking.js";
+import { assertMayBlock, backOff } from "../core/parking.js";
+import { park, runAsync, runSync, type ParkResult, type Wait } from "../core/wait.js";
+import type { WaitKind, WaitSite } from "../core/wait-hooks.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { UndoLog } from "../core/undo-log.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
   ALL_DONE, DONE, FIFO, GETTERS, GOT, GOT_SEEN, HEADER_CELLS, HEAD_MUTEX, KIND, LIFO, MAXSIZE, NOT_EMPTY, NOT_FULL, PRIORITY, PUT, PUTTERS,
@@ -139,32 +141,42 @@ abstract class QueueBase<T> {
   putSync(item: T, options?: QueueWaitOptions): void {
     if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.putSync()`, "queue.put(item)", options);
     const deadline = this.#putPrologue(item, options, "putSync");
-    for (;;) {
-      const wait = this.#tryPut(writer.bytes, writer.length, deadline, options?.signal);
-      if (wait === undefined) return;
-      this.#unparked(NOT_FULL, parkSync(this.cells, NOT_FULL, wait, deadline));
-    }
+    const wait = this.#tryPut(writer.bytes, writer.length, deadline, options?.signal);
+    if (wait === undefined) return;
+    runSync(this.#putting(writer.bytes, writer.length, wait, deadline, options?.signal), this._waitSite("queue-put"));
   }
 
   /** Puts `item`, waiting without blocking the event loop while a bounded queue is full. */
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
     const deadline = this.#putPrologue(item, options, "put");
-    let bytes: Uint8Array = writer.bytes;
     const length = writer.length;
+    const wait = this.#tryPut(writer.bytes, length, deadline, options?.signal);
+    if (wait === undefined) return;
+    // Other puts on this thread may run while this one waits: keep a copy of the item.
+    // (Buffer#slice would share memory with the writer: copy with Uint8Array#slice.)
+    const bytes: Uint8Array = Uint8Array.prototype.slice.call(writer.bytes, 0, length);
+    await runAsync(this.#putting(bytes, length, wait, deadline, options?.signal), options?.signal, this._waitSite("queue-put"));
+  }
+
+  /**
+   * The slow path of both put forms: park on NOT_FULL (counted in PUTTERS by `#tryPut`)
+   * and try again, until the item is in. A put that ends early (abort, refused by a wait
+   * hook) releases the references the encoded item holds.
+   */
+  *#putting(bytes: Uint8Array, length: number, parkOn: number, deadline: number, signal: AbortSignal | undefined): Wait<void> {
+    const cells = this.cells;
     for (;;) {
-      const wait = this.#tryPut(bytes, length, deadline, options?.signal);
-      if (wait === undefined) return;
-      // Other puts on this thread may run while this one waits: keep a copy of the item.
-      // (Buffer#slice would share memory with the writer: copy with Uint8Array#slice.)
-      if (bytes === writer.bytes) bytes = Uint8Array.prototype.slice.call(bytes, 0, length);
       let parked: ParkResult;
       try {
-        parked = await parkAsync(this.cells, NOT_FULL, wait, deadline, options?.signal, () => this.#forward(NOT_FULL));
-      } catch (abort) {
-        Atomics.sub(this.cells, PUTTERS, 1);
-        failPut(bytes, abort);
+        parked = yield park(cells, NOT_FULL, parkOn, deadline, this.#forwardNotFull);
+      } catch (error) {
+        Atomics.sub(cells, PUTTERS, 1);
+        failPut(bytes, error);
       }
       this.#unparked(NOT_FULL, parked);
+      const wait = this.#tryPut(bytes, length, deadline, signal);
+      if (wait === undefined) return;
+      parkOn = wait;
     }
   }
 
@@ -177,29 +189,42 @@ abstract class QueueBase<T> {
   getSync(options?: QueueWaitOptions): T {
     if (options !== undefined || isMainThread) assertMayBlock(() => `${this.constructor.name}.getSync()`, "queue.get()", options);
     const deadline = options === undefined ? Infinity : this.#deadline(options, "getSync");
-    for (;;) {
-      if (deadline !== 0 && !this.#surelyHasItem(this.cells[GOT])) this.#spinForItem();
-      const got = this.#tryGet(deadline, options?.signal);
-      if (typeof got !== "number") return this.#finishGet(got);
-      this.#clearDeadSpinner();
-      this.#unparked(NOT_EMPTY, parkSync(this.cells, NOT_EMPTY, got, deadline));
-    }
+    if (deadline !== 0 && !this.#surelyHasItem(this.cells[GOT])) this.#spinForItem();
+    const got = this.#tryGet(deadline, options?.signal);
+    if (typeof got !== "number") return this.#finishGet(got);
+    return runSync(this.#getting(got, deadline, options?.signal, true), this._waitSite("queue-get"));
   }
 
   /** Removes and returns the next item, waiting without blocking the event loop while empty. */
   async get(options?: QueueWaitOptions): Promise<T> {
     const deadline = options === undefined ? Infinity : this.#deadline(options, "get");
+    const got = this.#tryGet(deadline, options?.signal);
+    if (typeof got !== "number") return this.#finishGet(got);
+    return runAsync(this.#getting(got, deadline, options?.signal, false), options?.signal, this._waitSite("queue-get"));
+  }
+
+  /**
+   * The slow path of both get forms: park on NOT_EMPTY (counted in GETTERS by `#tryGet`)
+   * and try again, until an item is taken; it is decoded at once, before the shared
+   * scratch buffer can be reused. A blocking getter spins for an item between parks
+   * (see GET_LOOKS); an async one does not (it would hold up its event loop).
+   */
+  *#getting(parkOn: number, deadline: number, signal: AbortSignal | undefined, blocking: boolean): Wait<T> {
+    const cells = this.cells;
     for (;;) {
-      const got = this.#tryGet(deadline, options?.signal);
-      if (typeof got !== "number") return this.#finishGet(got);
+      if (blocking) this.#clearDeadSpinner();
       let parked: ParkResult;
       try {
-        parked = await parkAsync(this.cells, NOT_EMPTY, got, deadline, options?.signal, () => this.#forward(NOT_EMPTY));
-      } catch (abort) {
-        Atomics.sub(this.cells, GETTERS, 1);
-        throw abort;
+        parked = yield park(cells, NOT_EMPTY, parkOn, deadline, this.#forwardNotEmpty);
+      } catch (error) {
+        Atomics.sub(cells, GETTERS, 1);
+        throw error;
       }
       this.#unparked(NOT_EMPTY, parked);
+      if (blocking && deadline !== 0 && !this.#surelyHasItem(cells[GOT])) this.#spinForItem();
+      const got = this.#tryGet(deadline, signal);
+      if (typeof got !== "number") return this.#finishGet(got);
+      parkOn = got;
     }
   }
 
@@ -232,7 +257,11 @@ abstract class QueueBase<T> {
   }
 
   /** @internal For executors: resolves once an item may be there (or the queue was shut down), taking nothing. */
-  async _whenNotEmpty(signal?: AbortSignal): Promise<void> {
+  _whenNotEmpty(signal?: AbortSignal): Promise<void> {
+    return runAsync(this.#untilNotEmpty(), signal, this._waitSite("queue-get"));
+  }
+
+  *#untilNotEmpty(): Wait<void> {
     const cells = this.cells;
     for (;;) {
       Atomics.add(cells, GETTERS, 1);
@@ -243,10 +272,10 @@ abstract class QueueBase<T> {
       }
       let parked: ParkResult;
       try {
-        parked = await parkAsync(cells, NOT_EMPTY, sequence, Infinity, signal, () => this.#forward(NOT_EMPTY));
-      } catch (abort) {
+        parked = yield park(cells, NOT_EMPTY, sequence, Infinity, this.#forwardNotEmpty);
+      } catch (error) {
         Atomics.sub(cells, GETTERS, 1);
-        throw abort;
+        throw error;
       }
       this.#unparked(NOT_EMPTY, parked);
       if (parked === "ok") return;
@@ -546,6 +575,16 @@ abstract class QueueBase<T> {
     this.#wake(sequence);
   }
 
+  readonly #forwardNotEmpty = (): void => this.#forward(NOT_EMPTY);
+  readonly #forwardNotFull = (): void => this.#forward(NOT_FULL);
+  #sites: Partial<Record<WaitKind, WaitSite>> | undefined;
+
+  /** @internal What the wait hooks hear this queue's waits of `kind` as. */
+  _waitSite(kind: WaitKind): WaitSite {
+    const sites = (this.#sites ??= {});
+    return (sites[kind] ??= { kind, cells: this.cells, label: this.constructor.name });
+  }
+
   /** @internal Task accounting, exposed by the kinds that have it. */
   protected markTaskDone(): void {
     const cells = this.cells;
@@ -557,6 +596,15 @@ abstract class QueueBase<T> {
     if (this.unfinished() === 0) {
       Atomics.add(cells, ALL_DONE, 1);
       Atomics.notify(cells, ALL_DONE);
+    }
+  }
+
+  /** @internal The wait of both join forms: park on ALL_DONE until no task is unfinished. */
+  protected *joining(): Wait<void> {
+    for (;;) {
+      const sequence = Atomics.load(this.cells, ALL_DONE);
+      if (this.unfinished() <= 0) return;
+      yield park(this.cells, ALL_DONE, sequence, Infinity);
     }
   }
 
@@ -590,23 +638,19 @@ export class Queue<T = unknown> extends QueueBase<T> {
   }
 
   /** Resolves once every item put has been marked done with `taskDone()`. */
-  async join(options?: { signal?: AbortSignal }): Promise<void> {
-    checkOptions(options, `${this.constructor.name}.join()`);
-    for (;;) {
-      const sequence = Atomics.load(this.cells, ALL_DONE);
-      if (this.unfinished() <= 0) return;
-      await parkAsync(this.cells, ALL_DONE, sequence, Infinity, options?.signal);
+  join(options?: { signal?: AbortSignal }): Promise<void> {
+    try {
+      checkOptions(options, `${this.constructor.name}.join()`);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return runAsync(this.joining(), options?.signal, this._waitSite("queue-join"));
   }
 
   /** Blocks this thread until every item put has been marked done. Not on the main thread: use `join()`. */
   joinSync(): void {
     assertMayBlock(`${this.constructor.name}.joinSync()`, "queue.join()");
-    for (;;) {
-      const sequence = Atomics.load(this.cells, ALL_DONE);
-      if (this.unfinished() <= 0) return;
-      parkSync(this.cells, ALL_DONE, sequence, Infinity);
-    }
+    runSync(this.joining(), this._waitSite("queue-join"));
   }
 }
 

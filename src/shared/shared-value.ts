@@ -23,7 +23,7 @@ import {
   toDescriptor,
   takeArriving,
   type SharedDescriptor,
-} from "../transport/shareable.js";
+} from "../core/shareable.js";
 import { Lock } from "../sync/lock.js";
 import {
   bytesOf,

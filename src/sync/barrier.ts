@@ -27,8 +27,9 @@
  * waiting would otherwise wait for a party that has gone. A signal already aborted when
  * `wait` is called, or one that aborts while the previous round drains, leaves no trace.
  *
- * The action is shipped by source (see transport/target.ts), so whichever thread arrives
- * last can run it: it must be self-contained, as a thread's target. It runs with the
+ * The action is shipped by source, as a thread's target is, so whichever thread arrives
+ * last can run it: it must be self-contained. The transport describes and revives it
+ * (`functionShipping` in core/shareable.ts); the barrier only keeps and calls it. It runs with the
  * barrier's lock held, before any party is released; if it throws, the barrier breaks and
  * the error is thrown in the thread that ran it. `wait()` awaits a promise it returns;
  * `waitSync()` does not.
@@ -46,9 +47,10 @@ import {
   reviveShareable,
   toDescriptor,
   takeArriving,
+  functionShipping,
   type SharedDescriptor,
-} from "../transport/shareable.js";
-import { closureHint, compileSource, describeTarget, type TargetDescriptor } from "../transport/target.js";
+} from "../core/shareable.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 import { Condition } from "./condition.js";
 import { Lock } from "./lock.js";
 import { repr } from "../core/repr.js";
@@ -87,7 +89,11 @@ export class Barrier {
   readonly #lock: Lock;
   readonly #condition: Condition;
   readonly #timeout: number;
-  readonly #action: TargetDescriptor | null;
+  /** The action as the transport describes it (sendable data), or null. */
+  readonly #action: unknown;
+  /** The action, revived in this thread on first use. */
+  #runAction: (() => unknown) | undefined;
+  #site: WaitSite | undefined;
 
   /**
    * @param parties how many threads must call `wait()` before all are released: a
@@ -101,7 +107,7 @@ export class Barrier {
       this.#condition = reviveShareable(arrived.condition as SharedDescriptor) as Condition;
       this.#lock = this.#condition.lock as Lock;
       this.#timeout = arrived.timeout as number;
-      this.#action = arrived.action as TargetDescriptor | null;
+      this.#action = arrived.action ?? null;
       return;
     }
     const method = "new Barrier(parties, options)";
@@ -118,7 +124,7 @@ export class Barrier {
     }
     const timeout = options?.timeout ?? Infinity;
     deadlineOf(timeout, method);
-    this.#action = action === undefined ? null : describeTarget(action, `${method}: options.action`);
+    this.#action = action === undefined ? null : functionShipping().describe(action, `${method}: options.action`);
     this.#timeout = timeout;
     this.#lock = new Lock();
     this.#condition = new Condition(this.#lock);
@@ -157,16 +163,16 @@ export class Barrier {
     const condition = this.#condition;
     condition.acquireSync();
     try {
-      condition.waitForSync(() => this.#mayEnter(), { signal });
+      condition._waitForSync(() => this.#mayEnter(), { signal }, this.#waitSite());
       const index = this.#arrive();
       try {
         const gen = Atomics.load(cells, GEN);
         if (index + 1 === this.parties) {
-          this.#releaseRound(() => this.#runAction());
+          this.#releaseRound(() => this.#callAction());
         } else {
           let passed: boolean;
           try {
-            passed = condition.waitForSync(() => this.#roundOver(gen), { timeout: remaining(deadline), signal });
+            passed = condition._waitForSync(() => this.#roundOver(gen), { timeout: remaining(deadline), signal }, this.#waitSite());
           } catch (error) {
             if (Atomics.load(cells, GEN) !== gen) return index;
             this.#break();
@@ -198,14 +204,14 @@ export class Barrier {
     const condition = this.#condition;
     await condition.acquire({ signal });
     try {
-      await condition.waitFor(() => this.#mayEnter(), { signal });
+      await condition._waitFor(() => this.#mayEnter(), { signal }, this.#waitSite());
       const index = this.#arrive();
       try {
         const gen = Atomics.load(cells, GEN);
         if (index + 1 === this.parties) {
           let outcome: unknown;
           try {
-            outcome = this.#runAction();
+            outcome = this.#callAction();
             if (isThenable(outcome)) await outcome;
           } catch (error) {
             this.#break();
@@ -215,7 +221,7 @@ export class Barrier {
         } else {
           let passed: boolean;
           try {
-            passed = await condition.waitFor(() => this.#roundOver(gen), { timeout: remaining(deadline), signal });
+            passed = await condition._waitFor(() => this.#roundOver(gen), { timeout: remaining(deadline), signal }, this.#waitSite());
           } catch (error) {
             if (Atomics.load(cells, GEN) !== gen) return index;
             this.#break();
@@ -330,17 +336,14 @@ export class Barrier {
     this.#condition.notifyAll();
   }
 
-  #runAction(): unknown {
-    const action = this.#action;
-    if (action === null || action.kind !== "source") return undefined;
-    const fn = compileSource(action);
-    try {
-      return fn();
-    } catch (error) {
-      const hint = closureHint(error, action);
-      if (hint !== undefined) throw new ReferenceError(`${(error as Error).message}. ${hint}`, { cause: error });
-      throw error;
-    }
+  #callAction(): unknown {
+    if (this.#action === null) return undefined;
+    this.#runAction ??= functionShipping().revive(this.#action);
+    return this.#runAction();
+  }
+
+  #waitSite(): WaitSite {
+    return (this.#site ??= { kind: "barrier", cells: this.cells, label: "Barrier" });
   }
 
   /**

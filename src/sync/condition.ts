@@ -31,7 +31,9 @@
  */
 import { RuntimeError, ValueError } from "../core/errors.js";
 import { currentIdent } from "../core/identity.js";
-import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark, type ParkResult } from "../core/parking.js";
+import { SPIN_LIMIT, assertMayBlock, unpark } from "../core/parking.js";
+import { park, runAsync, runSync, type Wait } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 import {
   checkOptions,
   deadlineOf,
@@ -50,7 +52,7 @@ import {
   toDescriptor,
   takeArriving,
   type SharedDescriptor,
-} from "../transport/shareable.js";
+} from "../core/shareable.js";
 import { Holdable } from "./holdable.js";
 import { Lock } from "./lock.js";
 import { RLock } from "./rlock.js";
@@ -114,6 +116,11 @@ export class Condition extends Holdable {
    * must hold the lock (`RuntimeError` otherwise). Not on the main thread: use `wait()`.
    */
   waitSync(options?: WaitOptions): boolean {
+    return this._waitSync(options, this.#waitSite());
+  }
+
+  /** @internal `waitSync`, reported to the wait hooks as `site` (a Barrier's waits). */
+  _waitSync(options: WaitOptions | undefined, site: WaitSite): boolean {
     checkOptions(options, "Condition.waitSync()");
     const deadline = deadlineOf(options?.timeout, "Condition.waitSync()");
     assertMayBlock("Condition.waitSync()", "condition.wait()", options);
@@ -125,7 +132,8 @@ export class Condition extends Holdable {
     const saved = this.#releaseSave();
     let notified = false;
     try {
-      notified = waitForChange(cells, seq, deadline);
+      for (let spin = 0; spin < SPIN_LIMIT && !notified; spin++) notified = Atomics.load(cells, SEQ) !== seq;
+      if (!notified) notified = runSync(this.#waiting(seq, deadline), site);
     } finally {
       Atomics.sub(cells, WAITERS, 1);
       this.#acquireRestoreSync(saved);
@@ -141,7 +149,12 @@ export class Condition extends Holdable {
    * `true` otherwise; if `signal` aborts, re-acquires the lock and rejects with its
    * reason. The caller must hold the lock (`RuntimeError` otherwise).
    */
-  async wait(options?: WaitOptions): Promise<boolean> {
+  wait(options?: WaitOptions): Promise<boolean> {
+    return this._wait(options, this.#waitSite());
+  }
+
+  /** @internal `wait`, reported to the wait hooks as `site` (a Barrier's waits). */
+  async _wait(options: WaitOptions | undefined, site: WaitSite): Promise<boolean> {
     checkOptions(options, "Condition.wait()");
     const deadline = deadlineOf(options?.timeout, "Condition.wait()");
     const signal = options?.signal;
@@ -151,14 +164,24 @@ export class Condition extends Holdable {
     Atomics.add(cells, WAITERS, 1);
     const seq = Atomics.load(cells, SEQ);
     const saved = this.#releaseSave();
-    let result: ParkResult;
     try {
-      // A ghost (aborted) waiter that a notify lands on passes the wake-up on.
-      result = await parkAsync(cells, SEQ, seq, deadline, signal, () => void unpark(cells, SEQ, 1), true);
+      return await runAsync(this.#waiting(seq, deadline), signal, site);
     } finally {
       Atomics.sub(cells, WAITERS, 1);
       await this.#acquireRestore(saved);
     }
+  }
+
+  /**
+   * The wait of both forms, between the release and the re-acquisition of the lock: one
+   * park while SEQ is still what was sampled. Waiters are woken in the order they parked,
+   * so the park keeps its place; an abandoned async park that a notify lands on passes the
+   * wake-up on. "ok" without a change of SEQ is such a forwarded wake-up: it counts as a
+   * notify.
+   */
+  *#waiting(seq: number, deadline: number): Wait<boolean> {
+    const cells = this.cells;
+    const result = yield park(cells, SEQ, seq, deadline, () => void unpark(cells, SEQ, 1), true);
     return result !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
   }
 
@@ -168,6 +191,11 @@ export class Condition extends Holdable {
    * runs in this thread with the lock held. Not on the main thread: use `waitFor()`.
    */
   waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
+    return this._waitForSync(predicate, options, this.#waitSite());
+  }
+
+  /** @internal `waitForSync`, reported to the wait hooks as `site`. */
+  _waitForSync<T>(predicate: () => T, options: WaitOptions | undefined, site: WaitSite): T {
     if (typeof predicate !== "function") {
       throw new TypeError(`Condition.waitForSync(predicate): predicate must be a function, got ${describe(predicate)}`);
     }
@@ -177,7 +205,7 @@ export class Condition extends Holdable {
     while (!result) {
       const left = remaining(deadline);
       if (left === 0) break;
-      this.waitSync({ timeout: left, signal: options?.signal });
+      this._waitSync({ timeout: left, signal: options?.signal }, site);
       result = predicate();
     }
     return result;
@@ -188,7 +216,12 @@ export class Condition extends Holdable {
    * a truthy value or `timeout` elapses, and resolves to the predicate's last value. The
    * predicate runs in this thread with the lock held.
    */
-  async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+  waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return this._waitFor(predicate, options, this.#waitSite());
+  }
+
+  /** @internal `waitFor`, reported to the wait hooks as `site`. */
+  async _waitFor<T>(predicate: () => T | PromiseLike<T>, options: WaitOptions | undefined, site: WaitSite): Promise<T> {
     if (typeof predicate !== "function") {
       throw new TypeError(`Condition.waitFor(predicate): predicate must be a function, got ${describe(predicate)}`);
     }
@@ -198,7 +231,7 @@ export class Condition extends Holdable {
     while (!result) {
       const left = remaining(deadline);
       if (left === 0) break;
-      await this.wait({ timeout: left, signal: options?.signal });
+      await this._wait({ timeout: left, signal: options?.signal }, site);
       result = await predicate();
     }
     return result;
@@ -228,6 +261,12 @@ export class Condition extends Holdable {
     if (n === 0 || Atomics.load(cells, WAITERS) === 0) return;
     Atomics.add(cells, SEQ, 1);
     unpark(cells, SEQ, n);
+  }
+
+  #site: WaitSite | undefined;
+
+  #waitSite(): WaitSite {
+    return (this.#site ??= { kind: "condition", cells: this.cells, label: "Condition" });
   }
 
   #isOwned(): boolean {
@@ -264,15 +303,6 @@ export class Condition extends Holdable {
   [toDescriptor](): SharedDescriptor {
     return describeBlock("Condition", blockOf(this.cells), { lock: this.#lock[toDescriptor]() });
   }
-}
-
-/** Spins briefly, then parks, until SEQ moves away from `seq` or `deadline` passes. */
-function waitForChange(cells: Int32Array, seq: number, deadline: number): boolean {
-  for (let spin = 0; spin < SPIN_LIMIT; spin++) {
-    if (Atomics.load(cells, SEQ) !== seq) return true;
-  }
-  // "ok" without a change of SEQ is a wake-up forwarded by a ghost: it counts as a notify.
-  return parkSync(cells, SEQ, seq, deadline) !== "timed-out" || Atomics.load(cells, SEQ) !== seq;
 }
 
 registerShareable("Condition", () => new Condition());

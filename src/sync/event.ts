@@ -19,10 +19,12 @@
  * nobody waits without losing a wake-up. `set()` wakes everyone, so an async waiter left
  * parked by an aborted signal needs no forwarding.
  */
-import { SPIN_LIMIT, assertMayBlock, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { SPIN_LIMIT, assertMayBlock, unpark } from "../core/parking.js";
+import { park, runAsync, runSync, type Wait } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { repr } from "../core/repr.js";
 
 const STATE = 0;
@@ -89,25 +91,13 @@ export class Event {
     assertMayBlock("Event.waitSync()", "event.wait()", options);
     throwIfAborted(options?.signal);
     const cells = this.cells;
-    let state = Atomics.load(cells, STATE);
+    const state = Atomics.load(cells, STATE);
     if (isSet(state)) return true;
     if (remaining(deadline) === 0) return false;
     const gen = generation(state);
     let woken = false;
     for (let spin = 0; spin < SPIN_LIMIT && !woken; spin++) woken = generation(Atomics.load(cells, STATE)) !== gen;
-    if (!woken) {
-      Atomics.add(cells, WAITERS, 1);
-      try {
-        while (!woken) {
-          const result = parkSync(cells, STATE, state, deadline);
-          state = Atomics.load(cells, STATE);
-          woken = generation(state) !== gen;
-          if (result === "timed-out") break;
-        }
-      } finally {
-        Atomics.sub(cells, WAITERS, 1);
-      }
-    }
+    if (!woken) woken = runSync(this.#waiting(state, deadline), this.#waitSite());
     // A blocked thread cannot see an abort while parked; it checks once it wakes.
     throwIfAborted(options?.signal);
     return woken || this.isSet();
@@ -118,21 +108,33 @@ export class Event {
    * Resolves `true` if it was set (even if cleared again since), `false` on timeout;
    * rejects with the signal's reason if `signal` aborts first.
    */
-  async wait(options?: WaitOptions): Promise<boolean> {
-    checkOptions(options, "Event.wait()");
-    const deadline = deadlineOf(options?.timeout, "Event.wait()");
-    const signal = options?.signal;
-    throwIfAborted(signal);
+  wait(options?: WaitOptions): Promise<boolean> {
+    try {
+      checkOptions(options, "Event.wait()");
+      const deadline = deadlineOf(options?.timeout, "Event.wait()");
+      const signal = options?.signal;
+      throwIfAborted(signal);
+      const state = Atomics.load(this.cells, STATE);
+      if (isSet(state)) return Promise.resolve(true);
+      if (remaining(deadline) === 0) return Promise.resolve(false);
+      return runAsync(this.#waiting(state, deadline), signal, this.#waitSite());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The slow path of both forms: park while STATE is as sampled, until the generation
+   * moves (a set happened) or time runs out. Returns whether the flag is or was set.
+   */
+  *#waiting(state: number, deadline: number): Wait<boolean> {
     const cells = this.cells;
-    let state = Atomics.load(cells, STATE);
-    if (isSet(state)) return true;
-    if (remaining(deadline) === 0) return false;
     const gen = generation(state);
     let woken = false;
     Atomics.add(cells, WAITERS, 1);
     try {
       while (!woken) {
-        const result = await parkAsync(cells, STATE, state, deadline, signal);
+        const result = yield park(cells, STATE, state, deadline);
         state = Atomics.load(cells, STATE);
         woken = generation(state) !== gen;
         if (result === "timed-out") break;
@@ -141,6 +143,12 @@ export class Event {
       Atomics.sub(cells, WAITERS, 1);
     }
     return woken || this.isSet();
+  }
+
+  #site: WaitSite | undefined;
+
+  #waitSite(): WaitSite {
+    return (this.#site ??= { kind: "event", cells: this.cells, label: "Event" });
   }
 
   /** @internal `util.inspect(event)`: `<Event set>` / `<Event unset>`. */

@@ -1,13 +1,28 @@
 /**
- * Lock: Python's `threading.Lock`, as four Int32 cells of shared memory.
+ * Lock: Python's `threading.Lock`, as a few Int32 cells of shared memory.
  *
  * Layout (Int32 cells):
  *   [0] STATE    unfair: 0 free; else the holder's ident shifted left by one, with the low
  *                bit (PARKED) set once a waiter may be parked (Drepper's futex mutex, as
- *                core/mutex.ts). fair: 0 free, 1 held, 2 being handed to a parked waiter
- *   [1] OWNER    fair only: ident of the thread that acquired it, 0 when free
+ *                core/mutex.ts); DIED (-1) once its holder is known to have ended.
+ *                fair: 0 free, 1 held, 2 being handed to a parked waiter
+ *   [1] OWNER    fair only: ident of the thread that acquired it, 0 when free, -1 once
+ *                its holder is known to have ended
  *   [2] FAIR     1 if the lock grants itself in arrival order
  *   [3] WAITERS  fair only: threads queued for the lock
+ *   [4..6]       ID, FLAGS, NAME_BYTES: its label (core/lock-names.ts); FLAGS also has
+ *                DIED_FLAG (fair: the next to claim it must report its holder's death)
+ *   [7] DEAD_AT  fair: the ident of the holder that died, for that report
+ *   [8..47]      statistics, per thread (core/lock-stats.ts), written by the holder
+ *   [48..]       the name's UTF-8 bytes
+ *
+ * Owner death (POSIX robust mutexes' EOWNERDEAD): a thread that ends holding the lock
+ * leaves its ident in it. A waiter checks, before each park, whether the holder is alive
+ * (core/thread-table.ts); when a thread ends, the waiters recorded on locks it held are
+ * marked and woken (core/wait-targets.ts), so one already parked learns of it at once.
+ * The acquisition that takes such a lock over releases it again (an RLock's count reset
+ * first) and throws LockOwnerDiedError: it does not hold the lock, which is free for the
+ * next acquisition, and that one works as usual.
  *
  * The owner is recorded because RLock and Condition need it, and the diagnostics will. An
  * unfair lock keeps it in the very word it locks: acquisition is still one compare-and-swap,
@@ -25,20 +40,26 @@
  * the woken waiter claims it with 2 -> 1. If nobody was asleep to take it, the releaser
  * takes the hand-off back (2 -> 0), so a waiter that timed out cannot strand the lock.
  */
-import { RuntimeError } from "../core/errors.js";
+import { currentConfig } from "../core/config.js";
+import { LockOwnerDiedError, RuntimeError } from "../core/errors.js";
 import { currentIdent, isMainThread } from "../core/identity.js";
-import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { BACKOFF_ROUNDS, assertMayBlock, backOff, unpark } from "../core/parking.js";
+import { park, runAsync, runSync, type Wait } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { Holdable } from "./holdable.js";
 import { lockState, repr } from "../core/repr.js";
+import { ACQ_LO, acquisitionsOf, countAcquisition, entryOf, readStats, type LockStats } from "../core/lock-stats.js";
+import { FLAGS, NAME_AT, cellsWithName, encodeName, labelAt, writeLabel } from "../core/lock-names.js";
+import { isIdentAlive, nameOrEnded } from "../core/thread-table.js";
+import { registerWaitTarget, waitMode, type WaitTargetKind } from "../core/wait-targets.js";
 
 const STATE = 0;
 const OWNER = 1;
 const FAIR = 2;
 const WAITERS = 3;
-const CELLS = 4;
 
 /**
  * A fair waiter looks for the lock this many times (backing off up to 2^FAIR_LOOK_MAX_LOG2
@@ -56,12 +77,21 @@ const FREE = 0;
 const PARKED = 1; // unfair: the low bit of STATE
 const HELD = 1; // fair
 const HANDOFF = 2; // fair
+/** Unfair STATE, fair OWNER: the holder ended without releasing. */
+const DIED = -1;
+/** Fair, in FLAGS: the holder ended; whoever claims the lock next reports it. */
+const DIED_FLAG = 2;
 
 /** Options of the {@link Lock} and {@link RLock} constructors. */
 export interface LockOptions {
   /** Grant the lock in arrival order, so no thread starves (slower under contention). */
   fair?: boolean;
+  /** How deadlock messages, dumps and errors name the lock (default "Lock#N"; at most 200 UTF-8 bytes kept). */
+  name?: string;
 }
+
+/** @internal Marks the options of the Lock an RLock is built on: it is named "RLock#N". */
+export const FOR_RLOCK: unique symbol = Symbol("weft.forRLock");
 
 
 /** A mutual-exclusion lock usable from every thread; pass it in `args` to share it. */
@@ -69,6 +99,11 @@ export class Lock extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
   readonly #fair: boolean;
+  /** The statistics entry this handle counts in (its acquisition cell), valid for #statIdent. */
+  #statAt = 0;
+  #statIdent = 0;
+  /** @internal Set by an RLock: resets its count when an acquisition takes the lock over from a dead holder. */
+  _onOwnerDied: (() => void) | undefined = undefined;
 
   constructor(options?: LockOptions) {
     super();
@@ -81,10 +116,14 @@ export class Lock extends Holdable {
       }
       const fair = options?.fair ?? false;
       if (typeof fair !== "boolean") throw new TypeError(`new Lock(options): options.fair must be a boolean, got ${describe(fair)}`);
-      const block = allocateBlock(CELLS * 4);
+      const name = options?.name;
+      if (name !== undefined && typeof name !== "string") throw new TypeError(`new Lock(options): options.name must be a string, got ${describe(name)}`);
+      const encoded = encodeName(name);
+      const block = allocateBlock(cellsWithName(encoded) * 4);
       ownBlock(this, block);
       this.cells = cellsOf(block);
       this.cells[FAIR] = fair ? 1 : 0;
+      writeLabel(this.cells, encoded, (options as { [FOR_RLOCK]?: boolean } | undefined)?.[FOR_RLOCK] === true);
     }
     this.#fair = this.cells[FAIR] === 1;
   }
@@ -106,9 +145,44 @@ export class Lock extends Holdable {
   acquireSync(options?: AcquireOptions): boolean {
     // The fast path is kept this small so that the JIT inlines it into the caller's loop.
     if (options === undefined && !isMainThread && !this.#fair && Atomics.compareExchange(this.cells, STATE, FREE, currentIdent << 1) === FREE) {
+      this.#count();
       return true;
     }
     return this.#acquireSyncSlow(options);
+  }
+
+  /** The fast path's statistics: one increment in this thread's entry, once it is known. */
+  #count(): void {
+    if (this.#statIdent === currentIdent) {
+      const cells = this.cells;
+      const at = this.#statAt;
+      if ((cells[at] = (cells[at] + 1) | 0) === 0) cells[at + 1]++;
+    } else {
+      this.#counted(false, 0);
+    }
+  }
+
+  /** Counts an acquisition (the caller holds the lock): `contended` if it had to wait, `parkedMs` parked. */
+  #counted(contended: boolean, parkedMs: number): void {
+    if (this.#statIdent !== currentIdent) {
+      this.#statAt = entryOf(this.cells, currentIdent) + ACQ_LO;
+      this.#statIdent = currentIdent;
+    }
+    countAcquisition(this.cells, this.#statAt - ACQ_LO, contended, parkedMs);
+  }
+
+  /**
+   * How the lock has been used: acquisitions, how many had to wait and how long they were
+   * parked (ms), in all and per thread (the first four threads each, the rest together).
+   * The same figures in every thread; a snapshot, as other threads may be counting.
+   */
+  stats(): LockStats {
+    return readStats(this.cells);
+  }
+
+  /** The lock's name as given to the constructor, or "Lock#N" (N unique in the process) if none was. */
+  get name(): string {
+    return labelAt(this.cells, 0);
   }
 
   #acquireSyncSlow(options: AcquireOptions | undefined): boolean {
@@ -122,7 +196,7 @@ export class Lock extends Holdable {
     assertMayBlock("Lock.acquireSync()", "lock.acquire()", options);
     throwIfAborted(options.signal);
     if (this.#tryAcquire()) return true;
-    if (remaining(deadline) === 0) return false;
+    if (remaining(deadline) === 0) return this.#lastTry();
     // A blocking thread cannot observe an abort while parked; it checks again once it wakes.
     const acquired = this.#fair ? this.#acquireFairSync(deadline) : this.#acquireUnfairSync(deadline);
     if (acquired && options.signal?.aborted) {
@@ -143,7 +217,7 @@ export class Lock extends Holdable {
       const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, "Lock.acquire()");
       throwIfAborted(options?.signal);
       if (this.#tryAcquire()) return Promise.resolve(true);
-      if (remaining(deadline) === 0) return Promise.resolve(false);
+      if (remaining(deadline) === 0) return Promise.resolve(this.#lastTry());
       return this.#fair ? this.#acquireFairAsync(deadline, options?.signal) : this.#acquireUnfairAsync(deadline, options?.signal);
     } catch (error) {
       return Promise.reject(error);
@@ -181,14 +255,74 @@ export class Lock extends Holdable {
     return Atomics.load(cells, STATE) === FREE ? 0 : Atomics.load(cells, OWNER);
   }
 
-  /** Takes the lock if that needs no waiting (and, if fair, nobody is queued). */
+  /** Takes the lock if that needs no waiting (and, if fair, nobody is queued); counts it. */
   #tryAcquire(): boolean {
     const cells = this.cells;
-    if (!this.#fair) return Atomics.compareExchange(cells, STATE, FREE, currentIdent << 1) === FREE;
+    if (!this.#fair) {
+      if (Atomics.compareExchange(cells, STATE, FREE, currentIdent << 1) !== FREE) return false;
+      this.#counted(false, 0);
+      return true;
+    }
     if (Atomics.load(cells, WAITERS) !== 0) return false;
     if (Atomics.compareExchange(cells, STATE, FREE, HELD) !== FREE) return false;
     cells[OWNER] = currentIdent;
+    this.#counted(false, 0);
+    this.#reportDeathIfMarked();
     return true;
+  }
+
+  /**
+   * A wait that may not wait (`blocking: false`, no time left) found the lock held: if its
+   * holder has ended, this is the acquisition that finds out. Returns false (not acquired).
+   */
+  #lastTry(): boolean {
+    if (this.#fair) {
+      this.#checkFairHolder();
+      if (Atomics.load(this.cells, WAITERS) === 0 && this.#tryAcquire()) return true;
+    } else {
+      const word = Atomics.load(this.cells, STATE);
+      if (word === DIED || (word !== FREE && !isIdentAlive(word >>> 1))) this.#takeOver(word);
+    }
+    return false;
+  }
+
+  /**
+   * Unfair: the holder of `word` has ended. Takes the lock over (one compare-and-swap: one
+   * taker), resets what the lock's user keeps (an RLock's count), releases it and throws
+   * LockOwnerDiedError. Returns if another thread took it first.
+   */
+  #takeOver(word: number): void {
+    const cells = this.cells;
+    if (Atomics.compareExchange(cells, STATE, word, (currentIdent << 1) | PARKED) !== word) return;
+    this._onOwnerDied?.();
+    this.release();
+    throw this.#ownerDied(word === DIED ? 0 : word >>> 1);
+  }
+
+  /** Fair: if the holder has ended, mark the lock so and hand it on (to the next claimer, who reports it). */
+  #checkFairHolder(): void {
+    if (Atomics.load(this.cells, STATE) !== HELD) return;
+    const owner = Atomics.load(this.cells, OWNER);
+    if (owner !== 0 && owner !== DIED && !isIdentAlive(owner)) fairOwnerEnded(this.cells, owner);
+  }
+
+  /** Fair, just claimed: if the previous holder died, report it (releasing the lock again). */
+  #reportDeathIfMarked(): void {
+    const cells = this.cells;
+    if ((Atomics.load(cells, FLAGS) & DIED_FLAG) === 0) return;
+    const dead = cells[DEAD_AT];
+    Atomics.and(cells, FLAGS, ~DIED_FLAG);
+    this._onOwnerDied?.();
+    this.#releaseFair();
+    throw this.#ownerDied(dead);
+  }
+
+  #ownerDied(dead: number): LockOwnerDiedError {
+    const who = dead === 0 ? "its holder" : `its holder ${nameOrEnded(dead)}`;
+    return new LockOwnerDiedError(
+      `${this.name}: ${who} ended without releasing it. This acquisition does not hold it; the lock is free again ` +
+        `(an RLock's count reset), so the next acquisition works. What it protected may be half-updated: check it`,
+    );
   }
 
   #acquireUnfairSync(deadline: number): boolean {
@@ -196,24 +330,46 @@ export class Lock extends Holdable {
     const me = currentIdent << 1;
     for (let round = 0; round < BACKOFF_ROUNDS; round++) {
       backOff(round);
-      if (Atomics.load(cells, STATE) === FREE && Atomics.compareExchange(cells, STATE, FREE, me) === FREE) return true;
-      if (deadline !== Infinity && remaining(deadline) === 0) return false;
+      if (Atomics.load(cells, STATE) === FREE && Atomics.compareExchange(cells, STATE, FREE, me) === FREE) {
+        this.#counted(true, 0);
+        return true;
+      }
+      if (deadline !== Infinity && remaining(deadline) === 0) return this.#lastTry();
     }
-    for (;;) {
-      const parkedOn = this.#markParked(me);
-      if (parkedOn === FREE) return true;
-      if (parkSync(cells, STATE, parkedOn, deadline) === "timed-out") return false;
+    waitMode.blocking = true;
+    try {
+      return runSync(this.#unfairWait(deadline), this._waitSite());
+    } finally {
+      waitMode.blocking = false;
     }
   }
 
-  async #acquireUnfairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  #acquireUnfairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return asyncWait((waitSignal) => runAsync(this.#unfairWait(deadline), waitSignal, this._waitSite()), signal);
+  }
+
+  /**
+   * Unfair, the slow path of both forms: mark the word PARKED and park on it until free.
+   * Before each park it checks that the holder is alive (owner death, see the top).
+   */
+  *#unfairWait(deadline: number): Wait<boolean> {
     const cells = this.cells;
     const me = currentIdent << 1;
     const forwardWake = (): void => void unpark(cells, STATE, 1);
+    let parkedSince = 0;
     for (;;) {
       const parkedOn = this.#markParked(me);
-      if (parkedOn === FREE) return true;
-      if ((await parkAsync(cells, STATE, parkedOn, deadline, signal, forwardWake)) === "timed-out") return false;
+      if (parkedOn === FREE) {
+        this.#counted(true, parkedSince === 0 ? 0 : performance.now() - parkedSince);
+        return true;
+      }
+      if (parkedOn === DIED || !isIdentAlive(parkedOn >>> 1)) {
+        // The word as read: the takeover succeeds only if the dead holder still holds it.
+        this.#takeOver(parkedOn);
+        continue;
+      }
+      if (parkedSince === 0) parkedSince = performance.now();
+      if ((yield park(cells, STATE, parkedOn, deadline, forwardWake)) === "timed-out") return this.#lastTry();
     }
   }
 
@@ -264,60 +420,88 @@ export class Lock extends Holdable {
   }
 
   #acquireFairSync(deadline: number): boolean {
-    const cells = this.cells;
-    Atomics.add(cells, WAITERS, 1);
-    for (;;) {
-      for (let look = 0; look < FAIR_LOOKS; look++) {
-        backOff(look < FAIR_LOOK_MAX_LOG2 ? look : FAIR_LOOK_MAX_LOG2);
-        if (Atomics.load(cells, STATE) === FREE && this.#claimQueued()) return true;
-        if (deadline !== Infinity && remaining(deadline) === 0) return this.#leaveQueue();
-      }
-      const result = parkSync(cells, STATE, this.#queueValue(), deadline);
-      if (result === "ok" && this.#claimQueued(true)) return true;
-      if (result === "timed-out") return this.#leaveQueue();
+    let acquired: boolean;
+    waitMode.blocking = true;
+    try {
+      acquired = runSync(this.#fairWait(deadline, true), this._waitSite());
+    } finally {
+      waitMode.blocking = false;
     }
+    if (acquired) this.#reportDeathIfMarked();
+    return acquired;
   }
 
-  /** Fair, out of time: one last claim, else no longer queued. */
-  #leaveQueue(): boolean {
-    if (this.#claimQueued()) return true;
-    Atomics.sub(this.cells, WAITERS, 1);
-    return false;
+  #acquireFairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return asyncWait((waitSignal) => runAsync(this.#fairWait(deadline, false), waitSignal, this._waitSite()), signal).then((acquired) => {
+      if (acquired) this.#reportDeathIfMarked();
+      return acquired;
+    });
   }
 
-  async #acquireFairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  /** Fair, claimed after waiting: count it. */
+  #claimedAfterWait(parkedSince: number): true {
+    this.#counted(true, parkedSince === 0 ? 0 : performance.now() - parkedSince);
+    return true;
+  }
+
+  /**
+   * Fair, the slow path of both forms: queue (WAITERS), then claim the lock when free or
+   * handed to this waiter. A blocking waiter looks FAIR_LOOKS times before each park; an
+   * async one does not spin (it would hold up its event loop).
+   */
+  *#fairWait(deadline: number, blocking: boolean): Wait<boolean> {
     const cells = this.cells;
     Atomics.add(cells, WAITERS, 1);
     // An abandoned waiter woken by a hand-off owns the lock for a moment: pass it on.
     const forwardHandOff = (): void => {
       if (Atomics.compareExchange(cells, STATE, HANDOFF, HELD) === HANDOFF) this.#handOff();
     };
+    let parkedSince = 0;
     try {
       for (let woken = false; ; ) {
-        if (this.#claimQueued(woken)) return true;
-        const result = await parkAsync(cells, STATE, this.#queueValue(), deadline, signal, forwardHandOff, true);
+        if (this.#claimQueued(woken)) return this.#claimedAfterWait(parkedSince);
+        if (blocking) {
+          for (let look = 0; look < FAIR_LOOKS; look++) {
+            backOff(look < FAIR_LOOK_MAX_LOG2 ? look : FAIR_LOOK_MAX_LOG2);
+            if (Atomics.load(cells, STATE) === FREE && this.#claimQueued()) return this.#claimedAfterWait(parkedSince);
+            if (deadline !== Infinity && remaining(deadline) === 0) return this.#leaveQueue();
+          }
+        }
+        this.#checkFairHolder();
+        if (Atomics.load(cells, STATE) === FREE) continue;
+        if (parkedSince === 0) parkedSince = performance.now();
+        const result = yield park(cells, STATE, this.#queueValue(), deadline, forwardHandOff, true);
         if (result === "timed-out") return this.#leaveQueue();
         woken = result === "ok";
       }
-    } catch (abort) {
+    } catch (error) {
+      // Aborted, or refused by a wait hook: no longer queued.
       Atomics.sub(cells, WAITERS, 1);
-      throw abort;
+      throw error;
     }
+  }
+
+  /** Fair, out of time: one last claim, else no longer queued. */
+  #leaveQueue(): boolean {
+    if (this.#claimQueued()) return this.#claimedAfterWait(0);
+    Atomics.sub(this.cells, WAITERS, 1);
+    return false;
   }
 
   /** Fair release: give the lock to the longest-parked waiter, or free it. */
   #handOff(): void {
-    const cells = this.cells;
-    if (Atomics.load(cells, WAITERS) === 0) {
-      Atomics.store(cells, STATE, FREE);
-      return;
-    }
-    Atomics.store(cells, STATE, HANDOFF);
-    if (unpark(cells, STATE, 1) === 1) return;
-    // Queued waiters are between registering and parking: free the lock for them to claim.
-    // One of them may have parked on HANDOFF since the notify found nobody: wake it, or it
-    // would sleep on a free lock.
-    if (Atomics.compareExchange(cells, STATE, HANDOFF, FREE) === HANDOFF) unpark(cells, STATE, 1);
+    handOff(this.cells);
+  }
+
+  /**
+   * @internal What the wait hooks hear this lock's waits as. An RLock sets its own on the
+   * Lock it is built on (the waits are the RLock's).
+   */
+  _site: WaitSite | undefined = undefined;
+
+  /** @internal */
+  _waitSite(): WaitSite {
+    return (this._site ??= { kind: "lock", cells: this.cells, label: this.name });
   }
 
   /** @internal `util.inspect(lock)`: `<Lock unlocked>`, `<Lock locked by worker-1>`, `<Lock fair unlocked>`. */
@@ -333,7 +517,82 @@ export class Lock extends Holdable {
 }
 
 function cellsOf(block: SharedBlock): Int32Array {
-  return new Int32Array(block.buffer, block.byteOffset, CELLS);
+  return new Int32Array(block.buffer, block.byteOffset, block.byteLength >> 2);
 }
+
+/**
+ * Runs an async wait with a signal that deadlock detection can abort: it confirms a cycle
+ * through an event loop only later, and then fails the wait with the DeadlockError
+ * (core/wait-targets.ts, waitMode.abort). Without detection, the wait runs as given.
+ */
+function asyncWait<T>(run: (signal: AbortSignal | undefined) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!currentConfig().deadlockDetection) return run(signal);
+  const guard = new AbortController();
+  waitMode.abort = guard;
+  try {
+    return run(signal === undefined ? guard.signal : AbortSignal.any([signal, guard.signal]));
+  } finally {
+    waitMode.abort = undefined;
+  }
+}
+
+/** Fair release, on any view of a lock's cells: give the lock to the longest-parked waiter, or free it. */
+function handOff(cells: Int32Array): void {
+  if (Atomics.load(cells, WAITERS) === 0) {
+    Atomics.store(cells, STATE, FREE);
+    return;
+  }
+  Atomics.store(cells, STATE, HANDOFF);
+  if (unpark(cells, STATE, 1) === 1) return;
+  // Queued waiters are between registering and parking: free the lock for them to claim.
+  // One of them may have parked on HANDOFF since the notify found nobody: wake it, or it
+  // would sleep on a free lock.
+  if (Atomics.compareExchange(cells, STATE, HANDOFF, FREE) === HANDOFF) unpark(cells, STATE, 1);
+}
+
+/** Fair: where the ident of a dead holder is kept for the claimer's message (the pad cell of the label's). */
+const DEAD_AT = 7;
+
+/**
+ * Fair: the holder `owner` has ended. One thread wins OWNER owner -> DIED, marks the lock
+ * (DIED_FLAG: the next to claim it reports the death) and hands it on as a release would.
+ */
+function fairOwnerEnded(cells: Int32Array, owner: number): void {
+  if (Atomics.load(cells, STATE) !== HELD || Atomics.compareExchange(cells, OWNER, owner, DIED) !== owner) return;
+  cells[DEAD_AT] = owner;
+  Atomics.or(cells, FLAGS, DIED_FLAG);
+  handOff(cells);
+}
+
+/** The owner of the lock whose cells are `cells`, 0 when free or its holder is known dead. */
+function ownerOfCells(cells: Int32Array): number {
+  if (cells[FAIR] !== 1) {
+    const word = Atomics.load(cells, STATE);
+    return word === FREE || word === DIED ? 0 : word >>> 1;
+  }
+  const owner = Atomics.load(cells, STATE) === FREE ? 0 : Atomics.load(cells, OWNER);
+  return owner === DIED ? 0 : owner;
+}
+
+/** The diagnostics' view of a lock, from its offset in the heap (core/wait-targets.ts). */
+const lockTarget: WaitTargetKind = {
+  owner: (heap, offset) => ownerOfCells(new Int32Array(heap.buffer, offset, 4)),
+  label: (heap, offset) => labelAt(heap, offset >> 2),
+  version: (heap, offset) => acquisitionsOf(new Int32Array(heap.buffer, offset, NAME_AT)),
+  ownerEnded(heap, offset, ident) {
+    const cells = new Int32Array(heap.buffer, offset, 8);
+    if (cells[FAIR] === 1) {
+      if (Atomics.load(cells, OWNER) === ident) fairOwnerEnded(cells, ident);
+      return;
+    }
+    const word = Atomics.load(cells, STATE);
+    if (word !== FREE && word !== DIED && word >>> 1 === ident && Atomics.compareExchange(cells, STATE, word, DIED) === word) {
+      unpark(cells, STATE, Infinity);
+    }
+  },
+};
+
+registerWaitTarget("lock", lockTarget);
+registerWaitTarget("rlock", lockTarget);
 
 registerShareable("Lock", () => new Lock());

@@ -30,10 +30,12 @@ import {
   toDescriptor,
   takeArriving,
   type SharedDescriptor,
-} from "../transport/shareable.js";
+} from "../core/shareable.js";
 import { Holdable } from "./holdable.js";
 import { lockState, repr } from "../core/repr.js";
-import { Lock, type LockOptions } from "./lock.js";
+import { FOR_RLOCK, Lock, type LockOptions } from "./lock.js";
+import type { LockStats } from "../core/lock-stats.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 
 const COUNT = 0;
 const CELLS = 1;
@@ -58,6 +60,8 @@ export class RLock extends Holdable {
       const block = adoptBlock(this, arrived);
       this.cells = new Int32Array(block.buffer, block.byteOffset, CELLS);
       this.lock = reviveShareable(arrived.lock as SharedDescriptor) as Lock;
+      this.lock._site = rlockSite(this.lock);
+      this.lock._onOwnerDied = () => void (this.cells[COUNT] = 0);
       return;
     }
     if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -66,13 +70,33 @@ export class RLock extends Holdable {
     if (options?.fair !== undefined && typeof options.fair !== "boolean") {
       throw new TypeError(`new RLock(options): options.fair must be a boolean, got ${describe(options.fair)}`);
     }
-    this.lock = new Lock({ fair: options?.fair ?? false });
+    if (options?.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(`new RLock(options): options.name must be a string, got ${describe(options.name)}`);
+    }
+    this.lock = new Lock({ fair: options?.fair ?? false, name: options?.name, [FOR_RLOCK]: true } as LockOptions);
+    this.lock._site = rlockSite(this.lock);
     this.cells = allocateCells(CELLS, this);
+    // Owner death: the acquisition that takes the lock over from a dead holder resets the
+    // count while it holds the Lock, before it releases it (see lock.ts).
+    this.lock._onOwnerDied = () => void (this.cells[COUNT] = 0);
   }
 
   /** True if the lock grants itself in arrival order. */
   get fair(): boolean {
     return this.lock.fair;
+  }
+
+  /** The name given to the constructor, or "RLock#N" (N unique in the process) if none was. */
+  get name(): string {
+    return this.lock.name;
+  }
+
+  /**
+   * How the lock has been used (see `Lock.stats()`): the first acquisition by a thread
+   * counts, its re-entries do not.
+   */
+  stats(): LockStats {
+    return this.lock.stats();
   }
 
   /** True if some thread holds the lock. */
@@ -192,6 +216,11 @@ export class RLock extends Holdable {
   [toDescriptor](): SharedDescriptor {
     return describeBlock("RLock", blockOf(this.cells), { lock: this.lock[toDescriptor]() });
   }
+}
+
+/** The waits of an RLock are its Lock's: reported as the RLock's, with the Lock's cells (which hold the owner). */
+function rlockSite(lock: Lock): WaitSite {
+  return { kind: "rlock", cells: lock.cells, label: lock.name };
 }
 
 registerShareable("RLock", () => new RLock());

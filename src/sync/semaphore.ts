@@ -19,10 +19,12 @@
  * a ghost (see core/parking.ts) and forwards any wake-up it gets to the next waiter.
  */
 import { ValueError } from "../core/errors.js";
-import { BACKOFF_ROUNDS, assertMayBlock, backOff, parkAsync, parkSync, unpark } from "../core/parking.js";
+import { BACKOFF_ROUNDS, assertMayBlock, backOff, unpark } from "../core/parking.js";
+import { park, runAsync, runSync, type Wait } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type AcquireOptions } from "../core/timeouts.js";
 import { allocateCells, blockOf } from "../core/memory.js";
-import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../transport/shareable.js";
+import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { Holdable } from "./holdable.js";
 import { repr } from "../core/repr.js";
 
@@ -61,20 +63,18 @@ export class Semaphore extends Holdable {
    * elapsed or `blocking: false` found none. Not on the main thread: use `acquire()`.
    */
   acquireSync(options?: AcquireOptions): boolean {
-    const method = (): string => `${this.constructor.name}.acquireSync()`;
-    if (options !== undefined) checkOptions(options, method());
-    const deadline = options?.blocking === false ? 0 : options?.timeout === undefined ? Infinity : deadlineOf(options.timeout, method());
-    assertMayBlock(method, "semaphore.acquire()", options);
+    const deadline = this.#deadline(options, "acquireSync");
+    assertMayBlock(() => `${this.constructor.name}.acquireSync()`, "semaphore.acquire()", options);
     throwIfAborted(options?.signal);
     if (this.#tryAcquire()) return true;
     if (remaining(deadline) === 0) return false;
-    const acquired = this.#acquireSlow(deadline);
-    // A blocked thread cannot see an abort while parked; it checks once it wakes.
-    if (acquired && options?.signal?.aborted) {
-      this.#giveBack(1);
-      throw options.signal.reason;
+    const cells = this.cells;
+    for (let round = 0; round < BACKOFF_ROUNDS; round++) {
+      backOff(round);
+      if (Atomics.load(cells, VALUE) > 0 && this.#tryAcquire()) return true;
     }
-    return acquired;
+    // A blocked thread cannot see an abort while parked; it checks once it wakes.
+    return this.#checkAbort(runSync(this.#acquiring(deadline), this.#waitSite()), options?.signal);
   }
 
   /**
@@ -83,36 +83,53 @@ export class Semaphore extends Holdable {
    * first, and then has taken nothing.
    */
   async acquire(options?: AcquireOptions): Promise<boolean> {
-    const method = `${this.constructor.name}.acquire()`;
-    checkOptions(options, method);
-    const deadline = options?.blocking === false ? 0 : deadlineOf(options?.timeout, method);
+    const deadline = this.#deadline(options, "acquire");
     const signal = options?.signal;
     throwIfAborted(signal);
     if (this.#tryAcquire()) return true;
     if (remaining(deadline) === 0) return false;
+    return this.#checkAbort(await runAsync(this.#acquiring(deadline), signal, this.#waitSite()), signal);
+  }
+
+  /** Checks the options of both forms alike and returns the deadline (0 for `blocking: false`). */
+  #deadline(options: AcquireOptions | undefined, form: string): number {
+    if (options === undefined) return Infinity;
+    const method = `${this.constructor.name}.${form}()`;
+    checkOptions(options, method);
+    return options.blocking === false ? 0 : deadlineOf(options.timeout, method);
+  }
+
+  /**
+   * The slow path of both forms: count itself in WAITERS, then take a permit or park
+   * while there is none. An abandoned async park forwards the wake-up it got.
+   */
+  *#acquiring(deadline: number): Wait<boolean> {
     const cells = this.cells;
     const forwardWake = (): void => void unpark(cells, VALUE, 1);
     Atomics.add(cells, WAITERS, 1);
-    let acquired = false;
     try {
       for (;;) {
-        if (this.#tryAcquire()) {
-          acquired = true;
-          break;
-        }
-        if ((await parkAsync(cells, VALUE, 0, deadline, signal, forwardWake)) === "timed-out") {
-          acquired = this.#tryAcquire();
-          break;
-        }
+        if (this.#tryAcquire()) return true;
+        if ((yield park(cells, VALUE, 0, deadline, forwardWake)) === "timed-out") return this.#tryAcquire();
       }
     } finally {
       Atomics.sub(cells, WAITERS, 1);
     }
+  }
+
+  /** A permit taken as the signal aborted is given back, and the abort thrown. */
+  #checkAbort(acquired: boolean, signal: AbortSignal | undefined): boolean {
     if (acquired && signal?.aborted) {
       this.#giveBack(1);
       throw signal.reason;
     }
     return acquired;
+  }
+
+  #site: WaitSite | undefined;
+
+  #waitSite(): WaitSite {
+    return (this.#site ??= { kind: "semaphore", cells: this.cells, label: this.constructor.name });
   }
 
   /**
@@ -154,23 +171,6 @@ export class Semaphore extends Holdable {
       value = seen;
     }
     return false;
-  }
-
-  #acquireSlow(deadline: number): boolean {
-    const cells = this.cells;
-    for (let round = 0; round < BACKOFF_ROUNDS; round++) {
-      backOff(round);
-      if (Atomics.load(cells, VALUE) > 0 && this.#tryAcquire()) return true;
-    }
-    Atomics.add(cells, WAITERS, 1);
-    try {
-      for (;;) {
-        if (this.#tryAcquire()) return true;
-        if (parkSync(cells, VALUE, 0, deadline) === "timed-out") return this.#tryAcquire();
-      }
-    } finally {
-      Atomics.sub(cells, WAITERS, 1);
-    }
   }
 
   /** @internal `util.inspect(semaphore)`: `<Semaphore value=3>`, `<BoundedSemaphore value=1/3>`. */

@@ -20,6 +20,7 @@ import { deliverCrash, setStarterPort } from "./launcher.js";
 import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage } from "./protocol.js";
 import { unregisterThread } from "../core/thread-table.js";
 import { writeStdioDirectly } from "./stdio.js";
+import { traceThreadEnd, traceThreadStart } from "../core/trace-buffer.js";
 
 const data = workerData as CarrierData;
 writeStdioDirectly();
@@ -38,6 +39,7 @@ async function runThread(message: RunMessage): Promise<void> {
   enterThread(message.ident);
   setCurrentThread(new ThreadInfo(message.name, message.ident, threadId, message.daemon, message.slot));
   Atomics.store(message.control, 0, RUNNING);
+  traceThreadStart(message.ident, message.name);
   let outcome: Outcome;
   try {
     const target = await resolveTarget(message.target);
@@ -49,6 +51,7 @@ async function runThread(message: RunMessage): Promise<void> {
     if (hint !== undefined && error instanceof Error) error.message = `${error.message}. ${hint}`;
     outcome = { ok: false, error: encodeError(error) };
   }
+  traceThreadEnd(message.ident, message.name);
   unregisterThread(message.slot, message.ident);
   const retire = leftWorkBehind();
   forgetGlobals();

@@ -23,7 +23,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
-import { CARRIER_MARK, identCounterBuffer } from "../core/identity.js";
+import { CARRIER_MARK, MAIN_FINISHED, identCounterBuffer, isMainThread, worldCells } from "../core/identity.js";
 import { PACKAGE_NAME } from "../core/package.js";
 import { heapBuffer } from "../core/memory.js";
 import { encodeError } from "../transport/errors.js";
@@ -123,6 +123,33 @@ function scheduleSweep(): void {
   sweeper.unref();
 }
 
+/**
+ * The carriers running non-daemon threads, and whether the main program has finished.
+ *
+ * Python's main thread finishes its program, then waits for the non-daemon threads
+ * (`threading._shutdown`), and a thread that joins the main thread returns at that
+ * moment. Node has no such moment unless weft makes one: so on the process's main thread
+ * a non-daemon thread's worker stays unreferenced while the main program runs, and when
+ * the event loop runs dry ("beforeExit") with such threads still running, the main
+ * program has finished: weft marks it in shared memory (waking the threads that join the
+ * main thread) and from then on references their workers, which keeps the process alive
+ * until they end, as before. A world whose home is a worker (vitest, piscina) references
+ * them from the start: a worker's event loop has no such moment to watch.
+ */
+const nonDaemon = new Set<Carrier>();
+const watchesMainEnd = isMainThread;
+let mainFinished = false;
+
+function onBeforeExit(): void {
+  if (mainFinished || nonDaemon.size === 0) return;
+  mainFinished = true;
+  Atomics.store(worldCells, MAIN_FINISHED, 1);
+  Atomics.notify(worldCells, MAIN_FINISHED);
+  for (const carrier of nonDaemon) carrier.keepProcess();
+}
+
+if (watchesMainEnd) process.on("beforeExit", onBeforeExit);
+
 /** One warm worker. */
 export class Carrier {
   readonly #worker: Worker;
@@ -164,7 +191,15 @@ export class Carrier {
     }
     this.#client = client;
     this.#control = message.control;
-    if (!message.daemon) this.#worker.ref();
+    if (!message.daemon) {
+      nonDaemon.add(this);
+      if (mainFinished || !watchesMainEnd) this.#worker.ref();
+    }
+  }
+
+  /** References the worker: its non-daemon thread now keeps the process alive. */
+  keepProcess(): void {
+    if (!this.#dead) this.#worker.ref();
   }
 
   /**
@@ -199,6 +234,7 @@ export class Carrier {
     const client = this.#client;
     this.#client = undefined;
     this.#control = undefined;
+    nonDaemon.delete(this);
     this.#worker.unref();
     if (message.retire) this.retire();
     else this.#release();
@@ -219,6 +255,7 @@ export class Carrier {
 
   #onExit(code: number): void {
     this.#dead = true;
+    nonDaemon.delete(this);
     const at = idle.indexOf(this);
     if (at >= 0) idle.splice(at, 1);
     const client = this.#client;

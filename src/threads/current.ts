@@ -1,8 +1,10 @@
 /**
  * What a thread knows of itself and of the main thread, in every thread.
  */
-import { currentIdent, homeIdent, isHomeThread } from "../core/identity.js";
+import { MAIN_FINISHED, currentIdent, homeIdent, isHomeThread, isMainThread as onProcessMainThread, worldCells } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
+import { checkOptions, deadlineOf, type WaitOptions } from "../core/timeouts.js";
+import { park, runAsync, runSync, type Wait } from "../core/wait.js";
 import { MAIN, isRegistered, registerThread } from "../core/thread-table.js";
 import { threadRepr } from "../core/repr.js";
 
@@ -18,6 +20,14 @@ export interface ThreadHandle {
   readonly daemon: boolean;
   /** True from `start()` until the target has returned or thrown. */
   isAlive(): boolean;
+}
+
+/** The main thread, as `mainThread()` gives it: a thread may join it, as in Python. */
+export interface MainThreadHandle extends ThreadHandle {
+  /** Resolves once the main program has finished; `RuntimeError` on the main thread itself. */
+  join(options?: WaitOptions): Promise<void>;
+  /** Blocks this thread until the main program has finished (or `timeout`). */
+  joinSync(options?: { timeout?: number }): void;
 }
 
 /** A thread known from the shared table (another thread's view of it). */
@@ -39,11 +49,54 @@ export class ThreadInfo implements ThreadHandle {
     return threadRepr(this.ident === homeIdent ? "_MainThread" : "Thread", this.name, true, !this.isAlive(), this.daemon, this.ident);
   }
 
-  /** Joining is for the thread's starter (a `Thread`); joining the main thread from itself is an error. */
-  join(): Promise<void> {
-    return Promise.reject(
-      new RuntimeError(this.ident === currentIdent ? "cannot join current thread" : `cannot join ${this.name} from here: join it through its Thread object`),
-    );
+  /**
+   * Joins the main thread from another thread: returns once the main program has finished
+   * (its code has run and its event loop has nothing left but threads), as Python's
+   * `main_thread().join()`. Another thread is joined through its `Thread` object;
+   * joining the current thread is a `RuntimeError`.
+   */
+  join(options?: WaitOptions): Promise<void> {
+    try {
+      checkOptions(options, "mainThread().join()");
+      const deadline = deadlineOf(options?.timeout, "mainThread().join()");
+      this.#checkJoinable();
+      return runAsync(mainFinished(deadline), options?.signal, this.#site());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link join}, blocking this thread. */
+  joinSync(options?: { timeout?: number }): void {
+    checkOptions(options, "mainThread().joinSync()");
+    const deadline = deadlineOf(options?.timeout, "mainThread().joinSync()");
+    this.#checkJoinable();
+    runSync(mainFinished(deadline), this.#site());
+  }
+
+  #checkJoinable(): void {
+    if (this.ident === currentIdent) throw new RuntimeError("cannot join current thread");
+    if (this.ident !== homeIdent) throw new RuntimeError(`cannot join ${this.name} from here: join it through its Thread object`);
+    if (!watchesMainEnd) {
+      throw new RuntimeError("cannot join the main thread of a weft world whose home is a worker (vitest, piscina): its end is not observable");
+    }
+  }
+
+  #site() {
+    return { kind: "join", target: homeIdent, label: this.name } as const;
+  }
+}
+
+/**
+ * Whether this world's home is the process's main thread, whose program's end weft marks
+ * (threads/carrier.ts); its ident is 1 (core/identity.ts).
+ */
+const watchesMainEnd = isHomeThread ? onProcessMainThread : homeIdent === 1;
+
+/** Parks until the main program has finished, or `deadline`. */
+function* mainFinished(deadline: number): Wait<void> {
+  while (Atomics.load(worldCells, MAIN_FINISHED) === 0) {
+    if ((yield park(worldCells, MAIN_FINISHED, 0, deadline)) === "timed-out") return;
   }
 }
 
@@ -58,7 +111,7 @@ export function currentThread(): ThreadHandle {
 }
 
 /** The main thread (Python's `threading.main_thread()`). */
-export function mainThread(): ThreadHandle {
+export function mainThread(): MainThreadHandle {
   return MAIN_THREAD;
 }
 

@@ -14,8 +14,11 @@ import { currentConfig } from "../core/config.js";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
 import { allocateIdent, nextThreadNumber } from "../core/identity.js";
 import { PACKAGE_NAME } from "../core/package.js";
-import { assertMayBlock, holdLoop, parkSync, releaseLoop } from "../core/parking.js";
-import { checkOptions, deadlineOf, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
+import { assertMayBlock } from "../core/parking.js";
+import { park, runSync, settleWithin, type Wait } from "../core/wait.js";
+import type { WaitSite } from "../core/wait-hooks.js";
+import { waitMode } from "../core/wait-targets.js";
+import { checkOptions, deadlineOf, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { decode, encode } from "../transport/encode.js";
 import { decodeError } from "../transport/errors.js";
 import { bootstrappingModule, describeTarget, targetName, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
@@ -26,13 +29,14 @@ import { reportThreadException } from "./excepthook.js";
 import { FINISHED, RUNNING, type DoneMessage, type RunMessage } from "./protocol.js";
 import { DAEMON, liveCount, liveThreads, nativeIdOf, registerThread, unregisterThread } from "../core/thread-table.js";
 import { threadRepr } from "../core/repr.js";
+import type { SendableArgs } from "../transport/sendable.js";
 
 /** Options of the {@link Thread} constructor. */
 export interface ThreadOptions<R, A extends unknown[]> {
   /** A self-contained function (shipped as source) or a module export `{ module, export }`. */
   target: ((...args: A) => R | PromiseLike<R>) | ModuleTarget;
-  /** Arguments for the target; weft's shared objects inside arrive as live handles. */
-  args?: A;
+  /** Arguments for the target; weft's shared objects inside arrive as live handles. Functions are a type error. */
+  args?: SendableArgs<A>;
   /** Default: "Thread-N (targetName)", as Python. */
   name?: string;
   /** A daemon thread does not keep the process alive. Default: the creating thread's. */
@@ -85,7 +89,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     if (options.args !== undefined && !Array.isArray(options.args)) {
       throw new TypeError(`new Thread(options): options.args must be an array, got ${typeof options.args}`);
     }
-    this.#args = (options.args ?? []) as A;
+    this.#args = (options.args ?? []) as unknown as A;
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new TypeError(`new Thread(options): options.name must be a string, got ${typeof options.name}`);
     }
@@ -212,29 +216,34 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       throwIfAborted(options?.signal);
       const whenDone = this.#whenDone as Promise<void>;
       if (this.#done) return Promise.resolve();
-      // A pending join keeps the event loop alive, as a Python thread blocked in join()
-      // keeps its process: even when the thread joined is a daemon (its carrier unref'd).
-      holdLoop();
-      if (deadline === Infinity && options?.signal === undefined) return whenDone.finally(releaseLoop);
-      return new Promise<void>((resolve, reject) => {
-        const signal = options?.signal;
-        let settled = false;
-        const settle = (aborted: boolean): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          this.#joinWaiters.delete(ended);
-          releaseLoop();
-          if (aborted) reject(signal?.reason);
-          else resolve();
-        };
-        const onAbort = (): void => settle(true);
-        const ended = (): void => settle(false);
-        const timer = deadline === Infinity ? undefined : setTimeout(() => settle(false), remaining(deadline));
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.#joinWaiters.add(ended);
-      });
+      const signal = options?.signal;
+      // Deadlock detection confirms a cycle through this event loop later, and then fails
+      // the join through this controller (diagnostics/deadlock.ts).
+      const guard = currentConfig().deadlockDetection ? new AbortController() : undefined;
+      waitMode.abort = guard;
+      try {
+        return settleWithin<void>({
+          // A join that cannot end early reacts to #whenDone; one that can waits in
+          // #joinWaiters, from which it withdraws (see there).
+          watch:
+            deadline === Infinity && signal === undefined
+              ? (settle) => void whenDone.then(settle)
+              : (settle) => {
+                  const ended = (): void => settle();
+                  this.#joinWaiters.add(ended);
+                  return () => this.#joinWaiters.delete(ended);
+                },
+          deadline,
+          onTimeout: () => undefined,
+          signal: guard === undefined ? signal : signal === undefined ? guard.signal : AbortSignal.any([signal, guard.signal]),
+          // A pending join keeps the event loop alive, as a Python thread blocked in join()
+          // keeps its process: even when the thread joined is a daemon (its carrier unref'd).
+          keepAlive: true,
+          site: this.#waitSite(),
+        });
+      } finally {
+        waitMode.abort = undefined;
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -246,16 +255,34 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     const deadline = deadlineOf(options?.timeout, "Thread.joinSync()");
     this.#checkJoinable();
     assertMayBlock("Thread.joinSync()", "thread.join()", options);
+    if (this.#done) return;
+    waitMode.blocking = true; // the deadlock detector: this wait blocks the thread
+    try {
+      runSync(this.#joining(deadline), this.#waitSite());
+    } finally {
+      waitMode.blocking = false;
+    }
+  }
+
+  /** The blocking join: park on the control word until the thread has finished (true) or time ran out. */
+  *#joining(deadline: number): Wait<boolean> {
     const control = this.#control as Int32Array;
     while (!this.#done) {
       if (Atomics.load(control, 0) === FINISHED) {
         // The carrier posted its report before it set FINISHED: take it now, since the
         // event loop that would deliver it may be the one this call blocks.
         this.#launched?.pump();
-        if (this.#done) return;
+        if (this.#done) return true;
       }
-      if (parkSync(control, 0, RUNNING, deadline) === "timed-out" && Atomics.load(control, 0) !== FINISHED) return;
+      if ((yield park(control, 0, RUNNING, deadline)) === "timed-out" && Atomics.load(control, 0) !== FINISHED) return false;
     }
+    return true;
+  }
+
+  #site: WaitSite | undefined;
+
+  #waitSite(): WaitSite {
+    return (this.#site ??= { kind: "join", target: this.#ident as number, label: this.#name });
   }
 
   #checkJoinable(): void {

@@ -12,6 +12,7 @@
  * The delay counts from `start()`, on the process-wide monotonic clock (`process.hrtime`,
  * the same in every thread), so the time a cold worker takes to boot is part of it.
  */
+import type { SendableArgs } from "../transport/sendable.js";
 import { ValueError } from "../core/errors.js";
 import { nextThreadNumber } from "../core/identity.js";
 import { checkSendable } from "../transport/encode.js";
@@ -44,14 +45,14 @@ export class Timer<R = unknown, A extends unknown[] = unknown[]> extends Thread<
   readonly #deadline: BigInt64Array;
   readonly #userArgs: A;
 
-  constructor(ms: number, target: ((...args: A) => R | PromiseLike<R>) | ModuleTarget, args?: A) {
+  constructor(ms: number, target: ((...args: A) => R | PromiseLike<R>) | ModuleTarget, args?: SendableArgs<A>) {
     if (typeof ms !== "number") throw new TypeError(`new Timer(ms, target, args?): ms must be a number of milliseconds, got ${typeof ms}`);
     if (Number.isNaN(ms) || ms < 0) throw new ValueError(`new Timer(ms, target, args?): ms must be a non-negative number of milliseconds, got ${ms}`);
     const descriptor: TargetDescriptor = describeTarget(target, "new Timer(ms, target, args?): target");
     if (args !== undefined && !Array.isArray(args)) {
       throw new TypeError(`new Timer(ms, target, args?): args must be an array, got ${args === null ? "null" : typeof args}`);
     }
-    const userArgs = (args ?? []) as A;
+    const userArgs = (args ?? []) as unknown as A;
     // Raw shared memory, not weft's heap: two cells that live exactly as long as someone holds them.
     const memory = new SharedArrayBuffer(16);
     const state = new Int32Array(memory, 0, 1);

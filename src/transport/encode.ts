@@ -8,7 +8,7 @@
  *
  * A packet is `{ value }` when nothing needs reviving, so the receiver skips the walk.
  */
-import { isShareable, reviveShareable, toDescriptor, type Shareable, type SharedDescriptor } from "./shareable.js";
+import { isShareable, reviveShareable, toDescriptor, type Shareable, type SharedDescriptor } from "../core/shareable.js";
 
 /** What crosses the boundary (inside a postMessage or a shared ring). */
 export interface Packet {

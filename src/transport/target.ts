@@ -8,6 +8,7 @@
 import { prepareModuleImport } from "./typescript-loader.js";
 import { compilerHelpers, helpersUsedBy } from "./compiler-helpers.js";
 import { locateFunction, type SourceLocation } from "./location.js";
+import { provideFunctionShipping } from "../core/shareable.js";
 
 /** A module export to run: `{ module: import.meta.url, export: "worker" }`. */
 export interface ModuleTarget {
@@ -190,3 +191,26 @@ function importedName(variable: string, source: string): string | undefined {
   const access = new RegExp(`\\b${escaped}\\s*\\.\\s*([A-Za-z_$][\\w$]*)`).exec(source);
   return access?.[1];
 }
+
+/**
+ * A function that runs a shipped function with no arguments (a Barrier's action: see
+ * core/shareable.ts), re-raising its ReferenceError with the closure hint.
+ */
+function reviveAction(descriptor: TargetDescriptor): () => unknown {
+  if (descriptor.kind !== "source") return () => undefined;
+  const fn = compileSource(descriptor);
+  return () => {
+    try {
+      return fn();
+    } catch (error) {
+      const hint = closureHint(error, descriptor);
+      if (hint !== undefined) throw new ReferenceError(`${(error as Error).message}. ${hint}`, { cause: error });
+      throw error;
+    }
+  };
+}
+
+provideFunctionShipping({
+  describe: (fn, argName) => describeTarget(fn, argName),
+  revive: (data) => reviveAction(data as TargetDescriptor),
+});

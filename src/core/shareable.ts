@@ -21,7 +21,7 @@ export interface Shareable {
   [toDescriptor](): SharedDescriptor;
 }
 
-import { localBlock, ownBlock, retainBlock, type SharedBlock } from "../core/memory.js";
+import { localBlock, ownBlock, retainBlock, type SharedBlock } from "./memory.js";
 
 const revivers = new Map<string, (descriptor: SharedDescriptor) => Shareable>();
 
@@ -76,4 +76,30 @@ export function adoptBlock(handle: object, descriptor: SharedDescriptor): Shared
   const block = localBlock(descriptor.block as SharedBlock);
   ownBlock(handle, block);
   return block;
+}
+
+/**
+ * How a function inside a shared object travels (a Barrier's action): as plain data made
+ * where the object is made, and made callable again in the thread that runs it. Shipping
+ * code is the transport's business (its target module provides this when it loads), so
+ * that a primitive never compiles code itself.
+ */
+export interface FunctionShipping {
+  /** The function as sendable data; a function that cannot be sent: `TypeError` naming `argName`. */
+  describe(fn: (...args: never[]) => unknown, argName: string): unknown;
+  /** A function that runs what `describe` made (with the transport's hints on its errors). */
+  revive(data: unknown): () => unknown;
+}
+
+let shipping: FunctionShipping | undefined;
+
+/** For the transport: how functions inside shared objects travel. */
+export function provideFunctionShipping(provided: FunctionShipping): void {
+  shipping = provided;
+}
+
+/** How functions inside shared objects travel; the transport provides it as it loads. */
+export function functionShipping(): FunctionShipping {
+  if (shipping === undefined) throw new TypeError("weft: functions cannot be shipped here (the transport is not loaded)");
+  return shipping;
 }
