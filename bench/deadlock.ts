@@ -8,7 +8,7 @@
  *    thread holds B and is parked on A, the other holds A and takes B.
  */
 import { Barrier, Lock, Thread, configure } from "weft-threads";
-import { latency, median, now, rate, type GroupResult, type Row } from "./stats.js";
+import { latency, median, rate, type GroupResult, type Row } from "./stats.js";
 
 const GROUP = "deadlock";
 const OPS = 1_000_000;
@@ -65,7 +65,6 @@ async function contendedRound(detection: boolean): Promise<number> {
   const threads = [0, 1].map(
     () => new Thread({ target: { module: import.meta.url, export: "contendedIncrements" }, args: [lock, counter, gate, CONTENDED_MS] }),
   );
-  const t0 = now();
   for (const t of threads) t.start();
   let total = 0;
   for (const t of threads) {
@@ -74,7 +73,6 @@ async function contendedRound(detection: boolean): Promise<number> {
     total += t.result as number;
   }
   if (counter[0] !== total) throw new Error(`contended count inexact: ${counter[0]} != ${total}`);
-  void t0;
   return total / (CONTENDED_MS / 1000);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool trace).
+ * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -9,6 +9,7 @@ import { availableParallelism, cpus, loadavg } from "node:os";
 import { isMainThread } from "weft-threads";
 import { benchAsyncWakeup } from "./async-wakeup.js";
 import { benchContended } from "./lock-contended.js";
+import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
 import { benchQueue } from "./queue.js";
 import { benchUncontended } from "./lock-uncontended.js";
@@ -26,6 +27,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   queue: benchQueue,
   pool: benchPool,
   trace: benchTrace,
+  deadlock: benchDeadlock,
 };
 
 async function main(): Promise<void> {

@@ -13,6 +13,9 @@ import { main as sharedCounter } from "../examples/03-shared-counter.js";
 import { main as producerConsumer } from "../examples/05-producer-consumer.js";
 import { main as threadPool } from "../examples/06-thread-pool.js";
 import { LIMIT, main as cpuParallelism } from "../examples/04-cpu-parallelism.js";
+import { main as deadlock } from "../examples/07-deadlock.js";
+import { main as starvation } from "../examples/08-starvation.js";
+import { readFileSync } from "node:fs";
 
 const T = { timeout: 60_000 };
 const quiet = (): void => {};
@@ -109,4 +112,25 @@ test("06-thread-pool: map in input order, submit, same prime count on 1 and N wo
   assert.equal(r.power, 1024);
   assert.equal(r.primes.one, r.primes.all);
   assert.equal(r.primes.one, 148933);
+});
+
+test("07-deadlock: exactly one thread gets the DeadlockError, naming both threads and locks; the other finishes", T, async () => {
+  const r = await deadlock(quiet);
+  assert.equal(r.refused.length, 1);
+  assert.equal(r.finished.length, 1);
+  for (const word of ["worker-1", "worker-2", "accounts", "audit"]) assert.ok(r.message.includes(word), `${word} missing from: ${r.message}`);
+  assert.match(readFileSync(r.timeline, "utf8"), /worker-1/);
+});
+
+test("08-starvation: lock.stats() gives both threads' shares in both runs; the timeline is saved", T, async () => {
+  const r = await starvation(quiet);
+  for (const run of [r.unfair, r.fair]) {
+    assert.deepEqual(run.map((s) => s.name), ["greedy", "polite"]);
+    // The unfair run may starve the polite thread outright: that is the point of the scenario.
+    for (const s of run) assert.ok(Number.isInteger(s.acquisitions) && s.share >= 0 && s.share <= 1, JSON.stringify(s));
+    assert.ok(run[0].acquisitions > 0, "the greedy thread took the lock");
+    assert.ok(Math.abs(run[0].share + run[1].share - 1) < 1e-9);
+  }
+  // No assertion on who wins: shares are timings, and depend on the machine's load.
+  assert.match(readFileSync(r.timeline, "utf8"), /polite/);
 });

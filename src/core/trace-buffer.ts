@@ -44,7 +44,7 @@ import { threadId } from "node:worker_threads";
 import { RuntimeError } from "./errors.js";
 import { currentIdent, homeMemory } from "./identity.js";
 import { allocateBlock, heapBuffer } from "./memory.js";
-import { addWaitHook, type WaitKind, type WaitOutcome, type WaitSite } from "./wait-hooks.js";
+import { addWaitHook, addWaitProbe, type WaitKind, type WaitOutcome, type WaitSite } from "./wait-hooks.js";
 
 /** @internal The heap header cell that holds the session number while tracing is on. */
 export const TRACE_ON = 63;
@@ -245,6 +245,20 @@ function labelOf(label: string): number {
 
 let detach: (() => void) | undefined;
 let detachQueued = false;
+const switches: ((on: boolean) => void)[] = [];
+
+/**
+ * @internal Registers what a primitive switches when this thread starts or stops
+ * recording: the Lock swaps in traced `acquire`/`release` methods, so that its fast paths
+ * carry no check at all while tracing is off (sync/lock.ts).
+ */
+export function onTraceSwitch(change: (on: boolean) => void): void {
+  switches.push(change);
+  if (detach !== undefined) change(true);
+}
+
+// A thread that only waits learns of a trace at its next slow-path wait.
+addWaitProbe(attachTraceHook);
 
 /**
  * @internal Adds the tracing wait hook in this thread, if tracing is on and it is not
@@ -255,6 +269,7 @@ let detachQueued = false;
 export function attachTraceHook(): void {
   if (detach !== undefined || traceFlags[TRACE_ON] === 0) return;
   detach = addWaitHook({ waitStart, waitEnd });
+  for (const change of switches) change(true);
 }
 
 /** @internal Takes the wait hook off in this thread (once tracing is off). */
@@ -262,7 +277,9 @@ export function detachTraceHook(): void {
   const remove = detach;
   detach = undefined;
   detachQueued = false;
-  remove?.();
+  if (remove === undefined) return;
+  remove();
+  for (const change of switches) change(false);
 }
 
 function detachIfOff(): void {

@@ -68,6 +68,22 @@ export function addWaitHook(hook: WaitHook): () => void {
   };
 }
 
+const probes: (() => void)[] = [];
+
+/**
+ * Adds a probe: a check that every slow-path wait runs first, for a diagnostic that is
+ * switched on from another thread (tracing) and must add its hook in this one. A probe
+ * reads a shared flag and returns; it costs a call on a path that is about to park.
+ */
+export function addWaitProbe(probe: () => void): void {
+  probes.push(probe);
+}
+
+/** Runs the probes (core/wait.ts calls it before deciding whether to report a wait). */
+export function probeWait(): void {
+  for (let i = 0; i < probes.length; i++) probes[i]();
+}
+
 /** Reports the start of a wait to every hook; if one throws, those already told hear "failed". */
 export function reportWaitStart(site: WaitSite): void {
   for (let i = 0; i < hooks.length; i++) {

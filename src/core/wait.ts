@@ -29,7 +29,7 @@
  * Waits on something this thread is told of rather than on a cell (a future done, a
  * thread ended, a sleep) share one promise helper, {@link settleWithin}.
  */
-import { hooked, reportWaitEnd, reportWaitStart, type WaitOutcome, type WaitSite } from "./wait-hooks.js";
+import { hooked, probeWait, reportWaitEnd, reportWaitStart, type WaitOutcome, type WaitSite } from "./wait-hooks.js";
 import { remaining } from "./timeouts.js";
 
 /** What a park returned: woken by a notify, the cell had already changed, or time ran out. */
@@ -78,6 +78,7 @@ export function park(
 export function runSync<T>(wait: Wait<T>, site?: WaitSite): T {
   let step = wait.next();
   if (step.done) return step.value;
+  probeWait();
   const reporting = hooked && site !== undefined;
   if (reporting) startOrAbandon(wait, site);
   let last: ParkResult | undefined;
@@ -101,6 +102,7 @@ export function runSync<T>(wait: Wait<T>, site?: WaitSite): T {
  */
 export function runAsync<T>(wait: Wait<T>, signal?: AbortSignal, site?: WaitSite): Promise<T> {
   let step: IteratorResult<Park, T>;
+  probeWait();
   const reporting = hooked && site !== undefined;
   try {
     step = wait.next();
@@ -298,6 +300,7 @@ export function settleWithin<T>(waiting: Settling<T>): Promise<T> {
     waiting.onAbort?.();
     return Promise.reject(signal.reason);
   }
+  probeWait();
   const reporting = hooked && site !== undefined;
   if (reporting) {
     try {
