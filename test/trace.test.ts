@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Event, RuntimeError, SharedArray, Thread, ThreadPoolExecutor, isMainThread, sleep, trace, type TraceEvent } from "weft-threads";
+import { Event, Lock, RuntimeError, SharedArray, Thread, ThreadPoolExecutor, isMainThread, sleep, trace, type TraceEvent } from "weft-threads";
 
 const here = import.meta.url;
 
@@ -43,6 +43,16 @@ export function marksUntilStopped(stop: SharedArray<"int32">): number {
 /** Thread target: waits on `event` (a wait every thread reports through the wait driver). */
 export function waitsOn(event: Event): boolean {
   return event.waitSync({ timeout: 30_000 });
+}
+
+/** Thread target: takes and releases `lock` `times` times (after a trace event, so this thread records). */
+export function holds(lock: Lock, times: number): number {
+  trace.mark("holding");
+  for (let i = 0; i < times; i++) {
+    lock.acquireSync();
+    lock.release();
+  }
+  return times;
 }
 
 /** Pool task. */
@@ -232,6 +242,30 @@ if (isMainThread) {
     assert.equal(start.object, end.object);
     assert.equal(end.outcome, "ok");
     assert.ok(end.ts - start.ts >= 10_000, `the wait lasted while the main thread slept: ${end.ts - start.ts} µs`);
+  });
+
+  test("lock holds: every acquisition and release from two threads and the main thread, labelled with the lock's name", async () => {
+    const lock = new Lock({ name: "ledger" });
+    trace.start();
+    const threads = [startThread("holds", [lock, 40], "holder-1"), startThread("holds", [lock, 40], "holder-2")];
+    for (const t of threads) t.start();
+    for (const t of threads) await t.join();
+    await lock.acquire();
+    lock.release();
+    const events = trace.stop();
+    for (const [ident, times] of [[threads[0].ident, 40], [threads[1].ident, 40], [events.find((e) => e.threadName === "MainThread")?.ident ?? -1, 1]] as const) {
+      const own = ofThread(events, ident).filter((e) => e.kind === "acquire" || e.kind === "release");
+      assert.equal(own.filter((e) => e.kind === "acquire").length, times, `acquisitions of thread ${ident}`);
+      assert.equal(own.filter((e) => e.kind === "release").length, times, `releases of thread ${ident}`);
+      // Each acquisition is followed by its release: holds alternate.
+      own.forEach((e, i) => assert.equal(e.kind, i % 2 === 0 ? "acquire" : "release"));
+      for (const e of own) assert.equal(e.label, "ledger");
+    }
+    // Tracing off again: nothing more is recorded.
+    await lock.acquire();
+    lock.release();
+    trace.start();
+    assert.equal(trace.stop().filter((e) => e.kind === "acquire").length, 0);
   });
 
   test("toChromeTrace: JSON that survives a round trip, one thread_name per thread, complete events with durations", async () => {

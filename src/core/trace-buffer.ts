@@ -153,12 +153,11 @@ export function traceEvent(code: number, object: number, label?: string, detail 
 }
 
 /**
- * @internal A lock was acquired or released (kind EV.ACQUIRE / EV.RELEASE): the call the
- * lock fast paths make behind `traceFlags[TRACE_ON] !== 0`. The label is filled in when the
- * trace is read (from the lock's waits, or "Lock@offset").
+ * @internal A lock was acquired or released (kind EV.ACQUIRE / EV.RELEASE), recorded by
+ * the Lock's traced methods (sync/lock.ts) with its name as the label.
  */
-export function traceLock(kind: number, lockCells: Int32Array, waitKind: "lock" | "rlock" = "lock"): void {
-  traceEvent(kind | ((waitKind === "lock" ? 1 : 2) << 8), lockCells.byteOffset);
+export function traceLock(kind: number, lockCells: Int32Array, label?: string, waitKind: "lock" | "rlock" = "lock"): void {
+  traceEvent(kind | ((waitKind === "lock" ? 1 : 2) << 8), lockCells.byteOffset, label);
 }
 
 /** Takes a buffer for session `on`: this thread's own if nobody took it, else a stale or new one. */

@@ -55,6 +55,7 @@ import { ACQ_LO, acquisitionsOf, countAcquisition, entryOf, readStats, type Lock
 import { FLAGS, NAME_AT, cellsWithName, encodeName, labelAt, writeLabel } from "../core/lock-names.js";
 import { isIdentAlive, nameOrEnded } from "../core/thread-table.js";
 import { registerWaitTarget, waitMode, type WaitTargetKind } from "../core/wait-targets.js";
+import { EV, onTraceSwitch, traceLock } from "../core/trace-buffer.js";
 
 const STATE = 0;
 const OWNER = 1;
@@ -596,3 +597,38 @@ registerWaitTarget("lock", lockTarget);
 registerWaitTarget("rlock", lockTarget);
 
 registerShareable("Lock", () => new Lock());
+
+/**
+ * Lock holds in a trace. While this thread records a trace (core/trace-buffer.ts), the
+ * prototype's `acquireSync`, `acquire` and `release` are wrappers that record each
+ * acquisition and release; otherwise they are the plain methods, so the fast paths carry
+ * no check at all while tracing is off (a guarded call in them cost 8–10% of the
+ * uncontended lock). RLock acquires and releases through its Lock, so it is traced too.
+ * A thread learns of a trace at its next recorded event or slow-path wait.
+ */
+const names = new WeakMap<Lock, string>();
+function nameOf(lock: Lock): string {
+  let name = names.get(lock);
+  if (name === undefined) names.set(lock, (name = lock.name));
+  return name;
+}
+const plain = { acquireSync: Lock.prototype.acquireSync, acquire: Lock.prototype.acquire, release: Lock.prototype.release };
+const traced: typeof plain = {
+  acquireSync(this: Lock, options?: AcquireOptions): boolean {
+    const held = plain.acquireSync.call(this, options);
+    if (held) traceLock(EV.ACQUIRE, this.cells, nameOf(this));
+    return held;
+  },
+  acquire(this: Lock, options?: AcquireOptions): Promise<boolean> {
+    return plain.acquire.call(this, options).then((held) => {
+      if (held) traceLock(EV.ACQUIRE, this.cells, nameOf(this));
+      return held;
+    });
+  },
+  release(this: Lock): void {
+    // Before the release, so that the next holder's acquisition is stamped after it.
+    if (this.locked()) traceLock(EV.RELEASE, this.cells, nameOf(this));
+    plain.release.call(this);
+  },
+};
+onTraceSwitch((on) => Object.assign(Lock.prototype, on ? traced : plain));
