@@ -404,3 +404,26 @@ test("no false report: one main-thread task holds a lock across a timer while an
   await holder;
   assert.deepEqual(worker.result, { ok: true });
 });
+
+test("no false report when the main thread holds a lock across a timer longer than the confirmation (600 ms)", T, async () => {
+  const lock = new Lock({ name: "held-across-long-timer" });
+  assert.equal(await lock.acquire(), true);
+  const joinFirst = start("waits-long", (lock: Lock): Outcome => {
+    try {
+      lock.acquireSync();
+    } catch (error) {
+      return { error: (error as Error).name };
+    }
+    lock.release();
+    return { ok: true };
+  }, lock);
+  // The join is pending before the worker parks: the worker's wait is the one that closes
+  // what looks like a cycle, and the main thread's loop has a timer pending (work weft does
+  // not see), so the cycle is not believed.
+  const joined = joinFirst.join();
+  await until(() => dumpThreads().includes("waiting on held-across-long-timer"), "the worker parks on the lock");
+  await delay(600);
+  lock.release();
+  await joined;
+  assert.deepEqual(joinFirst.result, { ok: true });
+});

@@ -258,6 +258,11 @@ export function holdLoop(): void {
   if (heldLoops++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
 }
 
+/** True while {@link holdLoop} holds this thread's event loop (with one referenced timer). */
+export function loopHeld(): boolean {
+  return heldLoops > 0;
+}
+
 /** Ends one {@link holdLoop}. */
 export function releaseLoop(): void {
   if (--heldLoops === 0 && keepAlive !== undefined) {

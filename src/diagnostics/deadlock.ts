@@ -57,6 +57,7 @@ import {
   type WaitRecord,
 } from "../core/thread-table.js";
 import { addWaitHook, type WaitSite } from "../core/wait-hooks.js";
+import { loopHeld } from "../core/wait.js";
 import { labelOfWait, offsetOf, ownerOfWait, versionOfWait, waitMode } from "../core/wait-targets.js";
 
 /** How long a found cycle is watched before it is believed (ms). */
@@ -254,7 +255,7 @@ const LOOP_CONFIRM_MS = 200;
  */
 function confirmLater(found: Deadlock, me: number, abort: AbortController, site: WaitSite): void {
   const timer = setTimeout(() => {
-    if (abort.signal.aborted || !stillHolds(found.links)) return;
+    if (abort.signal.aborted || !stillHolds(found.links) || hasOtherWork()) return;
     for (const { record } of found.links) if (record.async && record.ident !== me && !loopRuns(record.ident)) return;
     const again = stuckSet(me);
     if (again === undefined || !sameLinks(found.links, again)) return;
@@ -306,7 +307,9 @@ function answerDoorbell(slot: number, ident: number): void {
   const listen = (): void => {
     if (!isRegistered(slot, ident)) return;
     const rung = Atomics.load(cells, bell);
-    if (Atomics.load(cells, answer) !== rung) {
+    // A loop with work pending that weft does not see does not answer: a task of it may
+    // hold a lock across that await and release it later, so no cycle through it is believed.
+    if (Atomics.load(cells, answer) !== rung && !hasOtherWork()) {
       Atomics.store(cells, answer, rung);
       Atomics.notify(cells, answer);
     }
@@ -318,6 +321,22 @@ function answerDoorbell(slot: number, ident: number): void {
   const parked = Atomics.waitAsync(cells, bell, Atomics.load(cells, answer));
   if (parked.async) void parked.value.then(listen);
   else setTimeout(listen, 0).unref();
+}
+
+/** Resources an event loop holds that cannot make one of its tasks go on (weft's own, stdio). */
+const QUIET = new Set(["MessagePort", "Worker", "TTYWrap", "PipeWrap", "SignalWrap", "CloseReq"]);
+
+/**
+ * Whether this event loop has pending work besides weft's waits: a timer, I/O, a socket
+ * (Node's active resources, less weft's one referenced timer while it holds the loop).
+ */
+function hasOtherWork(): boolean {
+  let timers = loopHeld() ? -1 : 0;
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (kind === "Timeout" || kind === "Immediate") timers++;
+    else if (!QUIET.has(kind)) return true;
+  }
+  return timers > 0;
 }
 
 /** True if every record of the chain is unchanged and every owner the same. */
