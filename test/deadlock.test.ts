@@ -384,18 +384,21 @@ test("DeadlockError is an Error exported from the root, with a cycle", () => {
   assert.deepEqual(error.cycle, []);
 });
 
+/** Thread target: takes `lock` once and lets it go; reports a DeadlockError (or any error) by name instead. */
+function takesOnce(lock: Lock): Outcome {
+  try {
+    lock.acquireSync();
+  } catch (error) {
+    return { error: (error as Error).name };
+  }
+  lock.release();
+  return { ok: true };
+}
+
 test("no false report: one main-thread task holds a lock across a timer while another awaits the join of its waiter", T, async () => {
   const lock = new Lock({ name: "held-across-timer" });
   assert.equal(await lock.acquire(), true);
-  const worker = start("patient", (lock: Lock): Outcome => {
-    try {
-      lock.acquireSync();
-    } catch (error) {
-      return { error: (error as Error).name };
-    }
-    lock.release();
-    return { ok: true };
-  }, lock);
+  const worker = start("patient", takesOnce, lock);
   await until(() => parked("patient"), "the worker parks on the lock");
   // Task one: holds the lock across an await that weft does not see, then releases it.
   const holder = delay(60).then(() => lock.release());
@@ -408,15 +411,7 @@ test("no false report: one main-thread task holds a lock across a timer while an
 test("no false report when the main thread holds a lock across a timer longer than the confirmation (600 ms)", T, async () => {
   const lock = new Lock({ name: "held-across-long-timer" });
   assert.equal(await lock.acquire(), true);
-  const joinFirst = start("waits-long", (lock: Lock): Outcome => {
-    try {
-      lock.acquireSync();
-    } catch (error) {
-      return { error: (error as Error).name };
-    }
-    lock.release();
-    return { ok: true };
-  }, lock);
+  const joinFirst = start("waits-long", takesOnce, lock);
   // The join is pending before the worker parks: the worker's wait is the one that closes
   // what looks like a cycle, and the main thread's loop has a timer pending (work weft does
   // not see), so the cycle is not believed.
