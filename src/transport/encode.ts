@@ -38,7 +38,19 @@ export function decode(packet: Packet): unknown {
  * true if it holds a shared object.
  */
 export function checkSendable(value: unknown, path: string): boolean {
+  // The common case, a task's arguments all numbers or strings, walks no path and makes no set.
+  if (Array.isArray(value) && allPrimitive(value)) return false;
   return containsShared(value, path, new Set());
+}
+
+/** True if every item of `values` is a primitive that can be sent (not a symbol). */
+function allPrimitive(values: unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const type = typeof value;
+    if (type === "object" ? value !== null : type === "function" || type === "symbol") return false;
+  }
+  return true;
 }
 
 /** A copy of `value` with each shared object swapped for a marker around `describe(it)`. */
