@@ -26,7 +26,7 @@ import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future, type DoneCallback } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
-import { BELL_CELLS, LIVE, ring } from "./doorbell.js";
+import { BELL_CELLS, LIVE, SPINNER, ring } from "./doorbell.js";
 import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
@@ -117,10 +117,8 @@ interface Worker {
   readonly targets: SimpleQueue<[number, TargetDescriptor]>;
 }
 
-interface Queued {
-  readonly future: PoolFuture<unknown>;
-  readonly task: [number, number, unknown[], Chunking?];
-}
+/** A task as the workers get it, its id set at dispatch. */
+type QueuedTask = [number, number, unknown[], Chunking?];
 
 /** A pool future: its start and its cancel are decided in shared memory. */
 class PoolFuture<T> extends Future<T> {
@@ -130,6 +128,8 @@ class PoolFuture<T> extends Future<T> {
   seq = 0;
   /** @internal */
   states: Int32Array | undefined;
+  /** @internal The task to hand to the workers, kept on the future until it is dispatched (no wrapper object per task). */
+  task: QueuedTask | undefined;
   /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
   abortCell: Int32Array | undefined;
   /**
@@ -237,7 +237,7 @@ export class ThreadPoolExecutor {
   readonly #bell = sharedCells(BELL_CELLS);
   readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
   /** Tasks waiting for a free slot, oldest first: a deque as an array and a head index. */
-  #backlog: Queued[] = [];
+  #backlog: PoolFuture<unknown>[] = [];
   #backlogHead = 0;
   readonly #targetIndex = new Map<string, number>();
   readonly #functionIndex = new WeakMap<AnyFunction, number>();
@@ -350,7 +350,7 @@ export class ThreadPoolExecutor {
     checkOptions(options, "ThreadPoolExecutor.shutdown()");
     this.#shutdown = true;
     if (options.cancelFutures === true) {
-      for (const queued of this.#takeBacklog()) queued.future.cancel();
+      for (const queued of this.#takeBacklog()) queued.cancel();
       for (const future of this.#slots) future?.cancel();
     }
     if (this.#unfinished === 0) this.#sendStops();
@@ -395,15 +395,11 @@ export class ThreadPoolExecutor {
       }
       args = this.#withAbortCells(args, future);
     }
-    const queued: Queued = { future, task: chunked !== 0 ? [0, index, args, chunked] : [0, index, args] };
-    if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
+    future.task = chunked !== 0 ? [0, index, args, chunked] : [0, index, args];
+    if (this.#backlog.length > this.#backlogHead || !this.#dispatch(future)) {
       checkSendable(args, "args");
-      this.#backlog.push(queued);
-      future.onCancel = () => {
-        const at = this.#backlog.indexOf(queued, this.#backlogHead);
-        if (at >= 0) this.#backlog.splice(at, 1);
-        this.#taskEnded();
-      };
+      this.#backlog.push(future);
+      future.onCancel = this.#backlogCancel;
     }
     this.#unfinished++;
     if (this.#unfinished === 1) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
@@ -457,30 +453,32 @@ export class ThreadPoolExecutor {
   }
 
   /** Hands a task to the workers if its slot is free; false if it must wait. */
-  #dispatch(queued: Queued): boolean {
+  #dispatch(future: PoolFuture<unknown>): boolean {
     const id = (this.#nextId & ID_MASK) + 1;
     const slot = id & (SLOTS - 1);
     if (this.#slots[slot] !== undefined) return false;
     this.#nextId = id;
-    queued.task[0] = id;
+    const task = future.task as QueuedTask;
+    task[0] = id;
     Atomics.store(this.#states, slot, stateWord(id, PENDING));
     // The reference that travels with the task's abort cell: the worker's view adopts it.
-    const abortCell = queued.future.abortCell;
+    const abortCell = future.abortCell;
     if (abortCell !== undefined) retainBlock(blockOf(abortCell));
     try {
-      this.#tasks._putNow(queued.task);
+      this.#tasks._putNow(task);
     } catch (error) {
       Atomics.store(this.#states, slot, 0);
       if (abortCell !== undefined) releaseBlock(blockOf(abortCell));
-      if (error instanceof TypeError) checkSendable(queued.task[2], "args");
+      if (error instanceof TypeError) checkSendable(task[2], "args");
       throw error;
     }
-    this.#slots[slot] = queued.future;
-    queued.future.id = id;
+    this.#slots[slot] = future;
+    future.task = undefined;
+    future.id = id;
     if (traceFlags[TRACE_ON] !== 0) traceEvent(EV.TASK_SUBMIT, id, undefined, this.#states.byteOffset);
-    queued.future.seq = this.#dispatched;
+    future.seq = this.#dispatched;
     this.#dispatched = (this.#dispatched + 1) | 0;
-    queued.future.onCancel = this.#dispatchedCancel;
+    future.onCancel = this.#dispatchedCancel;
     return true;
   }
 
@@ -492,6 +490,23 @@ export class ThreadPoolExecutor {
     function (this: PoolFuture<unknown>): void {
       pool.#cancelledDispatched(this);
     })(this);
+
+  /** The cancel hook of every future in the backlog: one function for all, as above. */
+  readonly #backlogCancel = ((pool: ThreadPoolExecutor) =>
+    function (this: PoolFuture<unknown>): void {
+      pool.#cancelledBacklogged(this);
+    })(this);
+
+  #cancelledBacklogged(future: PoolFuture<unknown>): void {
+    const backlog = this.#backlog;
+    for (let at = this.#backlogHead; at < backlog.length; at++) {
+      if (backlog[at] === future) {
+        backlog.splice(at, 1);
+        break;
+      }
+    }
+    this.#taskEnded();
+  }
 
   #cancelledDispatched(future: PoolFuture<unknown>): void {
     const slot = future.id & (SLOTS - 1);
@@ -514,7 +529,7 @@ export class ThreadPoolExecutor {
   }
 
   /** Empties the backlog, returning what it held. */
-  #takeBacklog(): Queued[] {
+  #takeBacklog(): PoolFuture<unknown>[] {
     const taken = this.#backlog.slice(this.#backlogHead);
     this.#backlog = [];
     this.#backlogHead = 0;
@@ -567,6 +582,9 @@ export class ThreadPoolExecutor {
     if (!this.#workers.delete(worker)) return;
     // An idle worker counted itself out already; for any other exit, main does.
     if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#bell, LIVE, 1);
+    // One that died spinning for a task (terminated) would keep `ring` from waking anyone.
+    const ident = worker.thread.ident;
+    if (ident !== null && Atomics.compareExchange(this.#bell, SPINNER, ident, 0) === ident) ring(this.#bell);
     const id = Atomics.load(worker.current, 0);
     if (id === INITIALIZING) {
       // It died before it was ready, in its initializer (process.exit, out of memory, an
@@ -732,7 +750,7 @@ export class ThreadPoolExecutor {
   #breakPool(cause: unknown, what = "A thread initializer failed"): void {
     if (this.#broken !== undefined) return;
     this.#broken = new BrokenExecutorError(`${what}, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
-    const failed = [...this.#takeBacklog().map((queued) => queued.future), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
+    const failed = [...this.#takeBacklog(), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
     this.#slots.fill(undefined);
     for (const future of failed) {
       future.onCancel = undefined;
