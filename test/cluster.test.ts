@@ -33,7 +33,7 @@ import {
 import { runFixture } from "./helpers/common.js";
 import { freePort, startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
 
-const FAST_LOCKS = ["--lock-duration", "1000", "--stalled-interval", "500"];
+const FAST_LOCKS = ["--lock-duration", "2000", "--stalled-interval", "1000"];
 const targets = new URL("../../test/fixtures/targets.mjs", import.meta.url);
 const cli = fileURLToPath(new URL("../../dist/cluster/cli.js", import.meta.url));
 
@@ -209,46 +209,38 @@ test("shutdown({ cancelFutures }) cancels what has not started and lets the rest
 test("a worker killed with SIGKILL mid-task: the task runs again on another worker and settles once; past attempts, WorkerCrashedError", { timeout: 40_000 }, async () => {
   const queue = "crash";
   const file = join(scratch, "crash");
-  await using executor = new ClusterExecutor({ connection: redis.url, queue });
-  const first = startWorker(redis.url, ["--queue", queue, "--concurrency", "1", "--prefetch", "0", ...FAST_LOCKS]);
-  await first.ready;
-  const future = executor.submit(async (path: string) => {
-    const { appendFileSync } = await import("node:fs");
-    appendFileSync(path, `${process.pid}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    return process.pid;
-  }, file);
-  const settled = countSettlements([future]);
-  await until(() => lines(file).length === 1, "the task to start on the first worker");
-  first.child.kill("SIGKILL");
-  await first.exit;
-  const second = startWorker(redis.url, ["--queue", queue, "--concurrency", "1", "--prefetch", "0", ...FAST_LOCKS]);
+  const crew = [0, 1, 2].map(() => startWorker(redis.url, ["--queue", queue, "--concurrency", "1", "--prefetch", "0", ...FAST_LOCKS]));
+  const byPid = (pid: string): WorkerProcess => crew.find((worker) => String(worker.child.pid) === pid)!;
   try {
-    await second.ready;
-    assert.equal(await future, second.child.pid, "the second worker ran it");
-    assert.deepEqual(lines(file), [String(first.child.pid), String(second.child.pid)]);
+    await Promise.all(crew.map((worker) => worker.ready));
+    await using executor = new ClusterExecutor({ connection: redis.url, queue });
+    const slow = async (path: string, ms: number): Promise<number> => {
+      const { appendFileSync } = await import("node:fs");
+      appendFileSync(path, `${process.pid}\n`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return process.pid;
+    };
+    const future = executor.submit(slow, file, 2000);
+    const settled = countSettlements([future]);
+    await until(() => lines(file).length === 1, "the task to start");
+    const victim = byPid(lines(file)[0]);
+    victim.child.kill("SIGKILL");
+    await victim.exit;
+    const pid = await future;
+    assert.notEqual(pid, victim.child.pid, "another worker ran it");
+    assert.deepEqual(lines(file), [String(victim.child.pid), String(pid)], "it ran twice: once on each");
     await sleep(300);
-    assert.deepEqual(settled, [1]);
+    assert.deepEqual(settled, [1], "and settled once");
 
     // attempts: 1 — a task whose worker dies is not run again.
     await using once = new ClusterExecutor({ connection: redis.url, queue, attempts: 1 });
-    const doomed = once.submit(async (path: string) => {
-      const { appendFileSync } = await import("node:fs");
-      appendFileSync(path, `${process.pid}\n`);
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-    }, `${file}-once`);
+    const doomed = once.submit(slow, `${file}-once`, 10_000);
     await until(() => lines(`${file}-once`).length === 1, "the doomed task to start");
-    second.child.kill("SIGKILL");
-    await second.exit;
-    const third = startWorker(redis.url, ["--queue", queue, "--concurrency", "1", "--prefetch", "0", ...FAST_LOCKS]);
-    try {
-      await assert.rejects(doomed, WorkerCrashedError);
-      assert.equal(lines(`${file}-once`).length, 1, "not run again");
-    } finally {
-      await third.stop();
-    }
+    byPid(lines(`${file}-once`)[0]).child.kill("SIGKILL");
+    await assert.rejects(doomed, (error: Error) => error instanceof WorkerCrashedError && /started 1 time/.test(error.message));
+    assert.equal(lines(`${file}-once`).length, 1, "not run again");
   } finally {
-    await second.stop();
+    await Promise.all(crew.map((worker) => worker.stop()));
   }
 });
 
@@ -256,7 +248,7 @@ test("Redis restarted mid-run (its data lost): no task is lost, none settles twi
   const own = await startRedis();
   const queue = "restart";
   const file = join(scratch, "restart");
-  const pair = [0, 1].map(() => startWorker(own.url, ["--queue", queue, "--concurrency", "2", ...FAST_LOCKS]));
+  const pair = [0, 1].map(() => startWorker(own.url, ["--queue", queue, "--concurrency", "2"]));
   try {
     await Promise.all(pair.map((worker) => worker.ready));
     await using executor = new ClusterExecutor({ connection: own.url, queue });

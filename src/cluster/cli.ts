@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (positionals[0] !== "worker" || positionals.length > 1) fail(positionals.length === 0 ? "missing command (worker)" : `unknown command ${JSON.stringify(positionals.join(" "))}`);
-  const connection = values.connection ?? process.env.WEFT_REDIS_URL;
+  const connection = values.connection ?? (process.env.WEFT_REDIS_URL || undefined);
   if (connection === undefined) fail("--connection is required");
   let worker;
   try {

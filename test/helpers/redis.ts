@@ -140,6 +140,8 @@ export function startWorker(url: string, extra: string[] = []): WorkerProcess {
     markReady = resolve;
     failReady = reject;
   });
+  // A test that expects the worker to fail awaits `exit`, not `ready`.
+  ready.catch(() => {});
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     text += chunk;
