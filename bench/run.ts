@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock).
+ * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock cluster).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -8,6 +8,7 @@
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { isMainThread } from "weft-threads";
 import { benchAsyncWakeup } from "./async-wakeup.js";
+import { benchCluster } from "./cluster.js";
 import { benchContended } from "./lock-contended.js";
 import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
@@ -28,6 +29,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   pool: benchPool,
   trace: benchTrace,
   deadlock: benchDeadlock,
+  cluster: benchCluster,
 };
 
 async function main(): Promise<void> {

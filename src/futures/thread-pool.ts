@@ -770,19 +770,22 @@ export class ThreadPoolExecutor {
  * last argument is the options if it is `undefined` or an object that is neither iterable
  * nor async iterable (so an array, a Set, a string or a generator is always an input); a
  * non-plain object there (a class instance that is not iterable) is neither, and an error.
+ * `where` names the method in errors (the cluster executor shares this).
+ *
+ * @internal
  */
-function splitMapArguments(rest: unknown[]): { iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]; options: MapOptions } {
+export function splitMapArguments(rest: unknown[], where = "ThreadPoolExecutor.map"): { iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]; options: MapOptions } {
   let options: MapOptions = {};
   let count = rest.length;
   const last = rest[count - 1];
   if (count > 0 && (last === undefined || last === null || (typeof last === "object" && !isInput(last)))) {
     count--;
-    if (last === null) throw new TypeError(`ThreadPoolExecutor.map(target, ...iterables, options?): options must be an object, got null`);
+    if (last === null) throw new TypeError(`${where}(target, ...iterables, options?): options must be an object, got null`);
     if (last !== undefined) {
       const proto = Object.getPrototypeOf(last) as unknown;
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError(
-          `ThreadPoolExecutor.map(target, ...iterables, options?): the last argument must be an iterable, an async iterable or a plain options object, ` +
+          `${where}(target, ...iterables, options?): the last argument must be an iterable, an async iterable or a plain options object, ` +
             `got ${describe(last)}, which is none of these`,
         );
       }
@@ -794,7 +797,7 @@ function splitMapArguments(rest: unknown[]): { iterables: (Iterable<unknown> | A
     if (!isInput(iterables[i])) {
       const position = count === 1 ? "iterable" : `iterables[${i}]`;
       throw new TypeError(
-        `ThreadPoolExecutor.map(target, ...iterables, options?): ${position} must be an iterable or async iterable (an array, a Set, a generator...), ` +
+        `${where}(target, ...iterables, options?): ${position} must be an iterable or async iterable (an array, a Set, a generator...), ` +
           `got ${describe(iterables[i])}${i === count - 1 ? " (the options, if any, come last, as a plain object)" : ""}`,
       );
     }
