@@ -87,7 +87,8 @@ export interface MapOptions {
   /**
    * Python 3.14's `buffersize`: at most this many tasks (each of `chunksize` items) are
    * submitted and not yet yielded; the input is read only as results are yielded, so an
-   * endless generator works. Default: `4 * maxWorkers` (at least 2). A positive integer.
+   * endless generator works. Default: the tasks that hold about 64k items (65536 / chunksize),
+   * at least 4 per worker and at most 256. A positive integer.
    */
   buffersize?: number;
 }
@@ -324,7 +325,7 @@ export class ThreadPoolExecutor {
       }
     }
     const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
-    const buffersize = options.buffersize === undefined ? Math.max(2, this.#maxWorkers * 4) : positiveInteger(options.buffersize, "buffersize", "ThreadPoolExecutor.map(options)");
+    const buffersize = options.buffersize === undefined ? defaultWindow(chunksize, this.#maxWorkers) : positiveInteger(options.buffersize, "buffersize", "ThreadPoolExecutor.map(options)");
     const deadline = deadlineOf(options.timeout, where);
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
@@ -816,6 +817,19 @@ function sharedCells(count: number): Int32Array {
   ownBlock(view, block);
   return view;
 }
+
+/**
+ * map's default window: about 64k items in flight. A window of a few tasks per worker is
+ * drained by the workers long before the consumer has used its results, so each top-up
+ * found them asleep and paid a kernel wake-up (which, on a loaded machine, costs the
+ * consumer its core for up to milliseconds); a window of many items tops up rarely. The
+ * bounds keep a small chunksize from reading far ahead and a huge one from starving workers.
+ */
+function defaultWindow(chunksize: number, workers: number): number {
+  return Math.min(MAX_DEFAULT_WINDOW, Math.max(4 * workers, Math.ceil(WINDOW_ITEMS / chunksize)));
+}
+const WINDOW_ITEMS = 65_536;
+const MAX_DEFAULT_WINDOW = 256;
 
 function isInput(value: unknown): boolean {
   if (value === null || value === undefined) return false;
