@@ -31,6 +31,8 @@ export { CancelledError, InvalidStateError, BrokenExecutorError } from "./core/e
 export { Future, type DoneCallback } from "./futures/future.js";
 export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitForOptions, type AsCompletedOptions, type DoneAndNotDone, type CompletedFuture } from "./futures/wait.js";
 export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions, type MapInput, type MapInputs, type UnhandledFailure, type UnhandledFailureHook } from "./futures/thread-pool.js";
+// multiprocessing: the process pool
+export { ProcessPoolExecutor, type ProcessPoolOptions } from "./processes/process-pool.js";
 export { trace, type Trace, type TraceOptions } from "./diagnostics/trace.js";
 export type { TraceEvent, TraceEventKind, WaitKind, WaitOutcome } from "./diagnostics/trace-event.js";
 export type { ChromeTrace, ChromeTraceEvent, ChromeTraceArgs } from "./diagnostics/chrome-trace.js";
