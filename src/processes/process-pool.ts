@@ -103,6 +103,7 @@ export class ProcessPoolExecutor {
   #resolveAllDone: (() => void) | undefined;
   /** Holds the event loop while the pool has work (the child handles are unreferenced). */
   #keepAlive: NodeJS.Timeout | undefined;
+  #waitingShutdowns = 0;
 
   constructor(options: ProcessPoolOptions = {}) {
     const settings = parsePoolOptions(options, "ProcessPoolExecutor", checkProcessArgs);
@@ -169,12 +170,14 @@ export class ProcessPoolExecutor {
     if (this.#unfinished === 0) this.#stopWorkers();
     if (options.wait === false) return;
     // Held until the processes have gone, so that `await pool.shutdown()` is not cut short.
-    this.#hold(true);
+    this.#waitingShutdowns++;
+    this.#hold();
     try {
       await this.#allDone;
       await Promise.all([...this.#workers].map((worker) => worker.closed));
     } finally {
-      this.#hold(this.#unfinished > 0);
+      this.#waitingShutdowns--;
+      this.#hold();
     }
   }
 
@@ -207,7 +210,7 @@ export class ProcessPoolExecutor {
     this.#pending.push(future);
     if (++this.#unfinished === 1) {
       this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
-      this.#hold(true);
+      this.#hold();
     }
     this.#ensureWorkers();
     this.#queueFlush();
@@ -439,7 +442,7 @@ export class ProcessPoolExecutor {
   #taskEnded(): void {
     if (--this.#unfinished === 0) {
       this.#resolveAllDone?.();
-      this.#hold(false);
+      this.#hold();
       if (this.#shutdown) this.#stopWorkers();
     }
   }
@@ -448,8 +451,9 @@ export class ProcessPoolExecutor {
     for (const worker of this.#workers) worker.stop();
   }
 
-  #hold(busy: boolean): void {
-    if (busy) (this.#keepAlive ??= setInterval(noop, 1 << 30)).ref();
+  /** Holds the event loop while tasks are unfinished or a shutdown waits for the processes to go. */
+  #hold(): void {
+    if (this.#unfinished > 0 || this.#waitingShutdowns > 0) (this.#keepAlive ??= setInterval(noop, 1 << 30)).ref();
     else this.#keepAlive?.unref();
   }
 
