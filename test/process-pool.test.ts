@@ -11,7 +11,9 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { inspect } from "node:util";
 import { MessageChannel } from "node:worker_threads";
+import { assertClean, runFixture } from "./helpers/common.js";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -168,12 +170,12 @@ test("a worker killed by SIGKILL fails its task with WorkerCrashedError and its 
 test("maxTasksPerChild gives a fresh process after that many tasks", T, async () => {
   await using own = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 2 });
   const pids: number[] = [];
-  for (let i = 0; i < 6; i++) pids.push((await own.submit(target("pid"))) as number);
-  assert.equal(new Set(pids).size, 3, String(pids));
+  for (let i = 0; i < 4; i++) pids.push((await own.submit(target("pid"))) as number);
+  assert.equal(new Set(pids).size, 2, String(pids));
   assert.equal(pids[0], pids[1]);
   assert.notEqual(pids[1], pids[2]);
   // Also when the tasks come all at once: no process runs more than 2.
-  const burst = await Promise.all(Array.from({ length: 6 }, () => own.submit(target("pid"))));
+  const burst = await Promise.all(Array.from({ length: 4 }, () => own.submit(target("pid"))));
   const counts = new Map<number, number>();
   for (const p of burst as number[]) counts.set(p, (counts.get(p) ?? 0) + 1);
   assert.ok([...counts.values()].every((n) => n <= 2), String(burst));
@@ -181,7 +183,7 @@ test("maxTasksPerChild gives a fresh process after that many tasks", T, async ()
 
 test("the initializer runs in each process before its tasks; one that throws breaks the pool", T, async () => {
   {
-    await using own = new ProcessPoolExecutor({ maxWorkers: 2, initializer: target("initialize"), initargs: [{ db: "ready" }] });
+    await using own = new ProcessPoolExecutor({ maxWorkers: 1, initializer: target("initialize"), initargs: [{ db: "ready" }] });
     assert.deepEqual(await own.submit(target("initialized")), { db: "ready" });
   }
   const broken = new ProcessPoolExecutor({ maxWorkers: 1, initializer: target("failingInitializer") });
@@ -190,4 +192,48 @@ test("the initializer runs in each process before its tasks; one that throws bre
   assert.match(error.message, /A process initializer failed.*no database here/);
   assert.throws(() => broken.submit(target("square"), 3), BrokenExecutorError);
   await broken.shutdown();
+});
+
+test("idleTimeout lets an idle process go; the next task gets a fresh one", T, async () => {
+  await using own = new ProcessPoolExecutor({ maxWorkers: 1, idleTimeout: 100 });
+  const first = await own.submit(target("pid"));
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.match(inspect(own), /workers=0/);
+  assert.notEqual(await own.submit(target("pid")), first);
+});
+
+/** True while a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pids: number[], withinMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + withinMs; Date.now() < deadline; ) {
+    if (!pids.some(alive)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !pids.some(alive);
+}
+
+const pidsOf = (stdout: string): number[] => (/pids ([\d ]+)/.exec(stdout)?.[1] ?? "").split(" ").filter(Boolean).map(Number);
+
+test("a pool never shut down lets its program end, and its processes go with it", T, async () => {
+  const outcome = await runFixture("process-pool-parent.mjs", ["idle"]);
+  assertClean(outcome);
+  const pids = pidsOf(outcome.stdout);
+  assert.equal(pids.length, 2, outcome.stdout);
+  assert.ok(await gone(pids, 10_000), `still running: ${pids.filter(alive)}`);
+});
+
+test("the worker processes exit when their parent is killed with SIGKILL (no orphans)", T, async () => {
+  const outcome = await runFixture("process-pool-parent.mjs", ["kill"]);
+  assert.equal(outcome.signal, "SIGKILL", outcome.stderr);
+  const pids = pidsOf(outcome.stdout);
+  assert.equal(pids.length, 2, outcome.stdout);
+  assert.ok(await gone(pids, 10_000), `orphans still running: ${pids.filter(alive)}`);
 });
