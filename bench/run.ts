@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock cluster).
+ * build, with groups among: start uncontended contended wakeup async queue pool ppool trace deadlock cluster).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -12,6 +12,7 @@ import { benchCluster } from "./cluster.js";
 import { benchContended } from "./lock-contended.js";
 import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
+import { benchProcessPool } from "./process-pool.js";
 import { benchQueue } from "./queue.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
@@ -27,6 +28,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   async: benchAsyncWakeup,
   queue: benchQueue,
   pool: benchPool,
+  ppool: benchProcessPool,
   trace: benchTrace,
   deadlock: benchDeadlock,
   cluster: benchCluster,

@@ -34,6 +34,8 @@ export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions, type MapIn
 // Scale-out: bullmq and ioredis are loaded only when a ClusterExecutor connects.
 export { ClusterExecutor, type ClusterExecutorOptions } from "./cluster/cluster-executor.js";
 export type { ClusterConnection, RedisConnectionOptions } from "./cluster/connection.js";
+// multiprocessing: the process pool
+export { ProcessPoolExecutor, type ProcessPoolOptions } from "./processes/process-pool.js";
 export { trace, type Trace, type TraceOptions } from "./diagnostics/trace.js";
 export type { TraceEvent, TraceEventKind, WaitKind, WaitOutcome } from "./diagnostics/trace-event.js";
 export type { ChromeTrace, ChromeTraceEvent, ChromeTraceArgs } from "./diagnostics/chrome-trace.js";

@@ -36,7 +36,8 @@ import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../tra
 import type { SendableArgs } from "../transport/sendable.js";
 import { Future } from "../futures/future.js";
 import { MapIterator } from "../futures/map-iterator.js";
-import { splitMapArguments, type MapInput, type MapInputs, type MapOptions } from "../futures/thread-pool.js";
+import { type MapInput, type MapInputs, type MapOptions } from "../futures/thread-pool.js";
+import { splitMapArguments } from "../futures/pool-arguments.js";
 import { checkConnection, RedisLink, DEFAULT_RECONNECT_LIMIT, type ClusterConnection } from "./connection.js";
 import { loadClusterModules } from "./load.js";
 import { CHUNK, CHUNK_SPREAD, ONE, PREFIX, pack, unpack, type Chunking, type Outcome, type TaskData } from "./wire.js";
@@ -164,7 +165,7 @@ export class ClusterExecutor {
   ): AsyncIterableIterator<Awaited<R>>;
   map(target: AnyFunction | ModuleTarget, ...rest: unknown[]): AsyncIterableIterator<unknown> {
     const where = "ClusterExecutor.map()";
-    const { iterables, options } = splitMapArguments(rest, "ClusterExecutor.map");
+    const { iterables, options } = splitMapArguments(rest, "ClusterExecutor");
     checkOptions(options, where);
     for (const key of Object.keys(options)) {
       if (!MAP_OPTIONS.has(key)) throw new TypeError(`${where}: unknown option "${key}" in the last argument (known: ${[...MAP_OPTIONS].join(", ")})`);

@@ -14,10 +14,9 @@
  * if its thread dies, exactly that task fails with WorkerCrashedError and a new worker
  * takes its place. Tasks still queued are untouched.
  */
-import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
-import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, deadlineOf, describe, type WaitOptions } from "../core/timeouts.js";
+import { BrokenExecutorError, RuntimeError, WorkerCrashedError } from "../core/errors.js";
+import { checkOptions, describe, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { allocateBlock, blockOf, ownBlock, releaseBlock, retainBlock } from "../core/memory.js";
 import { Thread, quietThread } from "../threads/thread.js";
@@ -26,6 +25,7 @@ import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future, type DoneCallback } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
+import { parseMapArguments, parsePoolOptions, type MapOptions } from "./pool-arguments.js";
 import { BELL_CELLS, LIVE, SPINNER, ring } from "./doorbell.js";
 import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
@@ -34,6 +34,8 @@ import { carrierModule } from "../threads/carrier.js";
 import { repr } from "../core/repr.js";
 import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
 import type { SendableArgs } from "../transport/sendable.js";
+
+export type { MapOptions } from "./pool-arguments.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -75,25 +77,6 @@ export interface UnhandledFailure {
 
 /** See {@link ThreadPoolOptions.onUnhandledFailure}. */
 export type UnhandledFailureHook = (failure: UnhandledFailure) => void;
-
-/** Options of {@link ThreadPoolExecutor.map}. */
-export interface MapOptions {
-  /** Items per task (default 1): larger chunks cost fewer hand-offs for tiny work. */
-  chunksize?: number;
-  /** Milliseconds from the call to `map` within which every result must be ready. */
-  timeout?: number;
-  /** Aborting cancels what has not started and ends the iteration with the signal's reason. */
-  signal?: AbortSignal;
-  /**
-   * Python 3.14's `buffersize`: at most this many tasks (each of `chunksize` items) are
-   * submitted and not yet yielded; the input is read only as results are yielded, so an
-   * endless generator works. Default: the tasks that hold about 64k items (65536 / chunksize),
-   * at least 4 per worker and at most 256. A positive integer.
-   */
-  buffersize?: number;
-}
-
-const MAP_OPTIONS: ReadonlySet<string> = new Set(["chunksize", "timeout", "signal", "buffersize"]);
 
 /** An input of `map`: any iterable or async iterable. */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
@@ -257,28 +240,14 @@ export class ThreadPoolExecutor {
   #resolveAllDone: (() => void) | undefined;
 
   constructor(options: ThreadPoolOptions = {}) {
-    if (options === null || typeof options !== "object") throw new TypeError(`new ThreadPoolExecutor(options): options must be an object, got ${describe(options)}`);
-    this.#maxWorkers = positiveInteger(options.maxWorkers ?? availableParallelism(), "maxWorkers");
-    this.#minWorkers = Math.min(nonNegativeInteger(options.minWorkers ?? 0, "minWorkers"), this.#maxWorkers);
-    if (options.threadNamePrefix !== undefined && typeof options.threadNamePrefix !== "string") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.threadNamePrefix must be a string, got ${describe(options.threadNamePrefix)}`);
-    }
-    this.#prefix = options.threadNamePrefix || `ThreadPoolExecutor-${poolCounter++}`;
-    this.#initializer = options.initializer === undefined ? null : describeTarget(options.initializer, "new ThreadPoolExecutor(options): options.initializer");
-    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.initargs must be an array, got ${describe(options.initargs)}`);
-    }
-    this.#initargs = options.initargs ?? [];
-    if (this.#initargs.length > 0) checkSendable(this.#initargs, "initargs");
-    this.#maxTasks = options.maxTasksPerChild === undefined ? Infinity : positiveInteger(options.maxTasksPerChild, "maxTasksPerChild");
-    const idle = options.idleTimeout ?? Infinity;
-    if (typeof idle !== "number") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.idleTimeout must be a number of milliseconds, got ${describe(idle)}`);
-    }
-    if (Number.isNaN(idle) || idle < 0) {
-      throw new ValueError(`new ThreadPoolExecutor(options): options.idleTimeout must be a non-negative number of milliseconds, got ${describe(idle)}`);
-    }
-    this.#idleMs = idle;
+    const settings = parsePoolOptions(options, "ThreadPoolExecutor", checkSendable);
+    this.#maxWorkers = settings.maxWorkers;
+    this.#minWorkers = settings.minWorkers;
+    this.#prefix = settings.prefix ?? `ThreadPoolExecutor-${poolCounter++}`;
+    this.#initializer = settings.initializer;
+    this.#initargs = settings.initargs;
+    this.#maxTasks = settings.maxTasks;
+    this.#idleMs = settings.idleMs;
     this.#resourceLimits = options.resourceLimits;
     if (options.onUnhandledFailure !== undefined && typeof options.onUnhandledFailure !== "function") {
       throw new TypeError(`new ThreadPoolExecutor(options): options.onUnhandledFailure must be a function, got ${describe(options.onUnhandledFailure)}`);
@@ -313,23 +282,10 @@ export class ThreadPoolExecutor {
     ...iterablesAndOptions: [...iterables: MapInputs<A>, options: MapOptions | undefined]
   ): AsyncIterableIterator<Awaited<R>>;
   map(target: AnyFunction | ModuleTarget, ...rest: unknown[]): AsyncIterableIterator<unknown> {
-    const { iterables, options } = splitMapArguments(rest);
-    const where = "ThreadPoolExecutor.map()";
-    checkOptions(options, where);
-    for (const key of Object.keys(options)) {
-      if (!MAP_OPTIONS.has(key)) {
-        throw new TypeError(
-          `${where}: unknown option "${key}" in the last argument (known: ${[...MAP_OPTIONS].join(", ")}); ` +
-            `an input must be an iterable or async iterable (an array, a Set, a generator...), not a plain object`,
-        );
-      }
-    }
-    const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
-    const buffersize = options.buffersize === undefined ? defaultWindow(chunksize, this.#maxWorkers) : positiveInteger(options.buffersize, "buffersize", "ThreadPoolExecutor.map(options)");
-    const deadline = deadlineOf(options.timeout, where);
+    const { iterables, chunksize, buffersize, deadline, signal } = parseMapArguments(rest, "ThreadPoolExecutor", (chunksize) => defaultWindow(chunksize, this.#maxWorkers));
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     describeTarget(target, "ThreadPoolExecutor.map(target)");
     // One iterable: a task's args are [item], or a chunk of items (one argument each).
     // Several: each item is the zipped tuple, a task's args, or a chunk of tuples to spread.
@@ -339,7 +295,7 @@ export class ThreadPoolExecutor {
     // map rings the workers' doorbell itself, once per batch of chunks (see MapIterator).
     const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking, true, false);
     const wake = (): void => ring(this.#bell);
-    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal, wake });
+    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal, wake });
   }
 
   /**
@@ -767,46 +723,6 @@ export class ThreadPoolExecutor {
 }
 
 /**
- * `map`'s arguments after the target: the iterables, then, optionally, the options. The
- * last argument is the options if it is `undefined` or an object that is neither iterable
- * nor async iterable (so an array, a Set, a string or a generator is always an input); a
- * non-plain object there (a class instance that is not iterable) is neither, and an error.
- * `where` names the method in errors (the cluster executor shares this).
- *
- * @internal
- */
-export function splitMapArguments(rest: unknown[], where = "ThreadPoolExecutor.map"): { iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]; options: MapOptions } {
-  let options: MapOptions = {};
-  let count = rest.length;
-  const last = rest[count - 1];
-  if (count > 0 && (last === undefined || last === null || (typeof last === "object" && !isInput(last)))) {
-    count--;
-    if (last === null) throw new TypeError(`${where}(target, ...iterables, options?): options must be an object, got null`);
-    if (last !== undefined) {
-      const proto = Object.getPrototypeOf(last) as unknown;
-      if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(
-          `${where}(target, ...iterables, options?): the last argument must be an iterable, an async iterable or a plain options object, ` +
-            `got ${describe(last)}, which is none of these`,
-        );
-      }
-      options = last as MapOptions;
-    }
-  }
-  const iterables = rest.slice(0, count) as (Iterable<unknown> | AsyncIterable<unknown>)[];
-  for (let i = 0; i < count; i++) {
-    if (!isInput(iterables[i])) {
-      const position = count === 1 ? "iterable" : `iterables[${i}]`;
-      throw new TypeError(
-        `${where}(target, ...iterables, options?): ${position} must be an iterable or async iterable (an array, a Set, a generator...), ` +
-          `got ${describe(iterables[i])}${i === count - 1 ? " (the options, if any, come last, as a plain object)" : ""}`,
-      );
-    }
-  }
-  return { iterables, options };
-}
-
-/**
  * `count` Int32 cells of the shared heap, zeroed, for the pool and its workers. The memory
  * belongs to the returned view (it returns to the heap once the view is collected); the
  * pool keeps each view as long as a worker may use it.
@@ -830,21 +746,3 @@ function defaultWindow(chunksize: number, workers: number): number {
 }
 const WINDOW_ITEMS = 65_536;
 const MAX_DEFAULT_WINDOW = 256;
-
-function isInput(value: unknown): boolean {
-  if (value === null || value === undefined) return false;
-  const boxed = Object(value) as object;
-  return Symbol.iterator in boxed || Symbol.asyncIterator in boxed;
-}
-
-function positiveInteger(value: unknown, name: string, where = "new ThreadPoolExecutor(options)"): number {
-  if (typeof value !== "number") throw new TypeError(`${where}: options.${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 1) throw new ValueError(`${where}: options.${name} must be a positive integer, got ${describe(value)}`);
-  return value;
-}
-
-function nonNegativeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`new ThreadPoolExecutor(options): options.${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 0) throw new ValueError(`new ThreadPoolExecutor(options): options.${name} must be a non-negative integer, got ${describe(value)}`);
-  return value;
-}
