@@ -1,0 +1,57 @@
+/**
+ * The entry point of a Process's child: it boots, says `ready`, runs the one target its
+ * parent sends, and exits.
+ *
+ * Before the target's module is imported, the child takes on its name (currentProcess()),
+ * its parent's working directory and environment, and `isMainThread` reads false here
+ * (core/identity.ts), so the module's guarded top level does not run again: weft's form of
+ * Python's `if __name__ == "__main__":`. A module whose unguarded top level starts a
+ * Process is refused by `Process.start()` while the child imports it (bootstrapping).
+ *
+ * A target that throws exits the child with code 1 after printing "Process NAME:" and the
+ * stack on stderr, as Python's `Process._bootstrap` does. The child exits when its parent
+ * goes away (its IPC channel disconnects), even if the parent was killed with SIGKILL.
+ */
+import { CHILD_PROCESS_MARK } from "../core/identity.js";
+import { closureHint, resolveTarget } from "../transport/target.js";
+import "../index.js"; // registers every kind of object that may arrive
+import { enterChildProcess } from "./current.js";
+import { decodeFromParent } from "./process-args.js";
+import type { ReadyMessage, RunMessage } from "./protocol.js";
+
+delete process.env[CHILD_PROCESS_MARK];
+
+// The parent went away (exited, crashed, was killed): so does this child, at once.
+process.on("disconnect", () => process.exit(1));
+
+process.once("message", (message: RunMessage) => void run(message));
+process.send?.({ type: "ready" } satisfies ReadyMessage);
+
+async function run(message: RunMessage): Promise<void> {
+  enterChildProcess(message.name, message.daemon, message.identity, message.parentName);
+  adoptEnvironment(message);
+  try {
+    const args = decodeFromParent(message.args) as unknown[];
+    const target = await resolveTarget(message.target);
+    await target(...args);
+  } catch (error) {
+    const hint = closureHint(error, message.target);
+    if (hint !== undefined && error instanceof Error) error.message = `${error.message}. ${hint}`;
+    const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+    process.stderr.write(`Process ${message.name}:\n${detail}\n`);
+    process.exitCode = 1;
+  }
+  // The target is done: the child ends once what the target left running has ended (its
+  // non-daemon threads and processes, pending output), still watching for its parent.
+  (process.channel as { unref?(): void } | undefined)?.unref?.();
+}
+
+function adoptEnvironment(message: RunMessage): void {
+  try {
+    process.chdir(message.cwd);
+  } catch {
+    // The parent's directory is gone or out of reach: stay where the child started.
+  }
+  for (const key of Object.keys(process.env)) if (!(key in message.env)) delete process.env[key];
+  for (const [key, value] of Object.entries(message.env)) if (value !== undefined) process.env[key] = value;
+}

@@ -1,0 +1,133 @@
+/**
+ * Where a Process's child comes from: one spare child is kept booted, as Python's
+ * forkserver keeps a server, so that `start()` hands the target to a process that is
+ * already running and has run no user code yet, while the next spare boots in the
+ * background. A Node child takes ~47 ms to boot here; handing a target to a booted one
+ * takes well under that. Each spare serves one Process and is never reused.
+ *
+ * A spare never keeps the parent alive (its handle and channels are unreferenced until a
+ * non-daemon Process takes it), and is killed when the parent exits.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Socket } from "node:net";
+import { CHILD_PROCESS_MARK } from "../core/identity.js";
+import { workerExecArgv } from "../threads/carrier.js";
+import type { ChildMessage, RunMessage } from "./protocol.js";
+
+const entry = fileURLToPath(new URL("./child-main.js", import.meta.url));
+
+/** The index of the child's stdio entry that carries Pipe traffic (link.ts): fd 4 in the child. */
+export const LINK_FD = 4;
+
+/** A child process that has booted (or is booting) and waits for the one target it will run. */
+export class Vessel {
+  readonly child: ChildProcess;
+  #ready = false;
+  #pending: RunMessage | undefined;
+  #exited = false;
+
+  constructor() {
+    this.child = fork(entry, [], {
+      execArgv: [...workerExecArgv],
+      env: { ...process.env, [CHILD_PROCESS_MARK]: "1" },
+      // stdin as Python gives a child (devnull); stdout and stderr shared, so what the
+      // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link.
+      stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
+      serialization: "advanced",
+    });
+    this.child.on("message", (message: ChildMessage) => {
+      if (message.type !== "ready" || this.#ready) return;
+      this.#ready = true;
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending !== undefined) this.#send(pending);
+    });
+    this.child.once("exit", () => {
+      this.#exited = true;
+      if (spare === this) spare = undefined;
+    });
+    // A spawn that failed (no memory, no such executable) reports here, and exits.
+    this.child.on("error", () => {});
+    this.setKeepsParentAlive(false);
+  }
+
+  /** True once the child said it is ready. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The parent's side of the link socket (fd 4 in the child). */
+  get link(): Socket {
+    return this.child.stdio[LINK_FD] as Socket;
+  }
+
+  /** Sends the child its target, now or as soon as it is ready. */
+  run(message: RunMessage): void {
+    if (this.#ready) this.#send(message);
+    else this.#pending = message;
+  }
+
+  #send(message: RunMessage): void {
+    if (this.#exited || !this.child.connected) return; // its exit reports the end
+    this.child.send(message);
+  }
+
+  /** A non-daemon Process's child keeps the parent alive, as Python's parent joins it at exit. */
+  setKeepsParentAlive(keep: boolean): void {
+    const channel = this.child.channel as { ref(): void; unref(): void } | null | undefined;
+    if (keep) {
+      this.child.ref();
+      channel?.ref();
+    } else {
+      this.child.unref();
+      channel?.unref();
+    }
+    // The link never holds the parent: a Pipe that waits holds it while it waits.
+    (this.child.stdio[LINK_FD] as Socket | null)?.unref();
+  }
+}
+
+let spare: Vessel | undefined;
+let booting = false;
+
+/** Boots a spare now, if there is none (the first `new Process()` calls this). */
+export function prepareSpare(): void {
+  if (spare === undefined) spare = new Vessel();
+}
+
+/**
+ * Takes the spare (booted, or still booting: it is ahead of a fresh one) or, with none, a
+ * fresh child; a new spare boots after the current task of the event loop.
+ */
+export function takeVessel(): Vessel {
+  const vessel = spare ?? new Vessel();
+  spare = undefined;
+  if (!booting) {
+    booting = true;
+    setImmediate(() => {
+      booting = false;
+      prepareSpare();
+    }).unref();
+  }
+  return vessel;
+}
+
+/** @internal The spare, for tests and benchmarks (to wait until it is ready). */
+export function currentSpare(): Vessel | undefined {
+  return spare;
+}
+
+/** Children to stop when this process exits: the spare, and the daemon Processes' children. */
+const stopAtExit = new Set<ChildProcess>();
+
+/** Daemon children are terminated when the parent exits, as Python's are. */
+export function stopAtParentExit(child: ChildProcess, stop: boolean): void {
+  if (stop) stopAtExit.add(child);
+  else stopAtExit.delete(child);
+}
+
+process.on("exit", () => {
+  spare?.child.kill("SIGKILL");
+  for (const child of stopAtExit) child.kill("SIGTERM");
+});
