@@ -24,8 +24,12 @@ delete process.env[CHILD_PROCESS_MARK];
 // The parent went away (exited, crashed, was killed): so does this child, at once.
 process.on("disconnect", () => process.exit(1));
 
-process.once("message", (message: RunMessage) => void run(message));
-process.send?.({ type: "ready" } satisfies ReadyMessage);
+// The `run` that came while this module loaded (child-boot.cts kept it), or the one to come.
+const early = (globalThis as Record<symbol, { take(): unknown[] } | undefined>)[Symbol.for("weft.earlyMessages")]?.take() ?? [];
+if (early.length > 0) void run(early[0] as RunMessage);
+else process.once("message", (message: RunMessage) => void run(message));
+// (A parent already gone makes the send fail: the disconnect above ends this child.)
+if (process.connected) process.send?.({ type: "ready" } satisfies ReadyMessage, undefined, {}, () => {});
 
 async function run(message: RunMessage): Promise<void> {
   enterChildProcess(message.name, message.daemon, message.identity, message.parentName);

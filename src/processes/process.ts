@@ -86,7 +86,8 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
     this.#identity = nextChildIdentity();
     this.#name = options.name || `Process-${this.#identity.join(":")}`;
     this.#daemon = options.daemon ?? currentProcess().daemon;
-    prepareSpare(); // so that the start() to come finds a booted child
+    // So that the start() to come finds a booted child (not where start() will refuse).
+    if (bootstrappingModule() === undefined && !currentProcess().daemon) prepareSpare();
   }
 
   /** The process's name. */

@@ -16,6 +16,7 @@ import { workerExecArgv } from "../threads/carrier.js";
 import type { ChildMessage, RunMessage } from "./protocol.js";
 
 const entry = fileURLToPath(new URL("./child-main.js", import.meta.url));
+const preload = fileURLToPath(new URL("./child-boot.cjs", import.meta.url));
 
 /** The index of the child's stdio entry that carries Pipe traffic (link.ts): fd 4 in the child. */
 export const LINK_FD = 4;
@@ -24,12 +25,11 @@ export const LINK_FD = 4;
 export class Vessel {
   readonly child: ChildProcess;
   #ready = false;
-  #pending: RunMessage | undefined;
   #exited = false;
 
   constructor() {
     this.child = fork(entry, [], {
-      execArgv: [...workerExecArgv],
+      execArgv: [...workerExecArgv, "--require", preload],
       env: { ...process.env, [CHILD_PROCESS_MARK]: "1" },
       // stdin as Python gives a child (devnull); stdout and stderr shared, so what the
       // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link.
@@ -37,11 +37,7 @@ export class Vessel {
       serialization: "advanced",
     });
     this.child.on("message", (message: ChildMessage) => {
-      if (message.type !== "ready" || this.#ready) return;
-      this.#ready = true;
-      const pending = this.#pending;
-      this.#pending = undefined;
-      if (pending !== undefined) this.#send(pending);
+      if (message.type === "ready") this.#ready = true;
     });
     this.child.once("exit", () => {
       this.#exited = true;
@@ -52,7 +48,7 @@ export class Vessel {
     this.setKeepsParentAlive(false);
   }
 
-  /** True once the child said it is ready. */
+  /** True once the child said it has booted (a benchmark of the warm path waits for it). */
   get ready(): boolean {
     return this.#ready;
   }
@@ -62,13 +58,11 @@ export class Vessel {
     return this.child.stdio[LINK_FD] as Socket;
   }
 
-  /** Sends the child its target, now or as soon as it is ready. */
+  /**
+   * Sends the child its target, at once: a child still booting keeps it (child-boot.cts),
+   * so that a parent which then blocks in `joinSync()` needs no turn of its event loop.
+   */
   run(message: RunMessage): void {
-    if (this.#ready) this.#send(message);
-    else this.#pending = message;
-  }
-
-  #send(message: RunMessage): void {
     if (this.#exited || !this.child.connected) return; // its exit reports the end
     this.child.send(message);
   }
