@@ -48,3 +48,4 @@ import "./diagnostics/watchdog.js";
 export { EOFError } from "./core/errors.js";
 export { Process, activeChildren, type ProcessOptions } from "./processes/process.js";
 export { currentProcess, parentProcess, type ProcessHandle } from "./processes/current.js";
+export { Pipe, Connection } from "./processes/connection.js";

@@ -12,6 +12,7 @@
  * stack on stderr, as Python's `Process._bootstrap` does. The child exits when its parent
  * goes away (its IPC channel disconnects), even if the parent was killed with SIGKILL.
  */
+import { configure } from "../core/config.js";
 import { CHILD_PROCESS_MARK } from "../core/identity.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
 import "../index.js"; // registers every kind of object that may arrive
@@ -20,6 +21,9 @@ import { decodeFromParent } from "./process-args.js";
 import type { ReadyMessage, RunMessage } from "./protocol.js";
 
 delete process.env[CHILD_PROCESS_MARK];
+// The child's main thread exists to run its target, as a Python child's does: the blocking
+// forms (recvSync, joinSync, acquireSync) are allowed on it.
+configure({ allowMainThreadBlocking: true });
 
 // The parent went away (exited, crashed, was killed): so does this child, at once.
 process.on("disconnect", () => process.exit(1));
