@@ -1,9 +1,10 @@
-"""Python 3.11 multiprocessing, the peer of bench/process.ts.
+"""Python 3.11 multiprocessing, the peer of bench/process.ts (group `process`).
 
-Usage: python3 mp_process.py start METHOD N   -> mean ms of Process(target=noop).start(); join(), N times
-       python3 mp_process.py pipe N           -> mean µs of a Pipe round trip to a child that echoes, N times
-Prints one number.
+Usage: python3 mp_process.py start METHOD WARMUP N  -> Process(target=noop).start(); .join(), N times
+       python3 mp_process.py pipe WARMUP N          -> Pipe round trips to a child that echoes
+Prints a JSON list of the N timed samples, in microseconds.
 """
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -21,38 +22,37 @@ def echo(conn):
         conn.send(item)
 
 
-def bench_start(method, n):
+def bench_start(method, warmup, n):
     ctx = mp.get_context(method)
-    ctx.Process(target=noop).start()  # warm the start method (forkserver boots its server)
-    total = 0.0
-    for _ in range(n):
+    samples = []
+    for i in range(warmup + n):
         t0 = time.perf_counter()
         p = ctx.Process(target=noop)
         p.start()
         p.join()
-        total += time.perf_counter() - t0
-    return total / n * 1e3
+        if i >= warmup:
+            samples.append((time.perf_counter() - t0) * 1e6)
+    return samples
 
 
-def bench_pipe(n):
+def bench_pipe(warmup, n):
     parent, child = mp.Pipe()
     p = mp.Process(target=echo, args=(child,))
     p.start()
-    for i in range(1000):
+    samples = []
+    for i in range(warmup + n):
+        t0 = time.perf_counter()
         parent.send(i)
         parent.recv()
-    t0 = time.perf_counter()
-    for i in range(n):
-        parent.send(i)
-        parent.recv()
-    elapsed = time.perf_counter() - t0
+        if i >= warmup:
+            samples.append((time.perf_counter() - t0) * 1e6)
     parent.send(None)
     p.join()
-    return elapsed / n * 1e6
+    return samples
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "start":
-        print(f"{bench_start(sys.argv[2], int(sys.argv[3])):.3f}")
+        print(json.dumps(bench_start(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
     else:
-        print(f"{bench_pipe(int(sys.argv[2])):.3f}")
+        print(json.dumps(bench_pipe(int(sys.argv[2]), int(sys.argv[3]))))

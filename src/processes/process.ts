@@ -23,7 +23,7 @@ import { currentProcess, nextChildIdentity, type ProcessHandle } from "./current
 import { canWatchExitSync, exitStatusOf, signalExitCode } from "./exit-status.js";
 import { encodeForProcess } from "./process-args.js";
 import type { RunMessage } from "./protocol.js";
-import { prepareSpare, stopAtParentExit, takeVessel, type Vessel } from "./spare.js";
+import { prepareSpare, stopAtParentExit, takeVessel, whenSpareReady, type Vessel } from "./spare.js";
 
 /** Options of the {@link Process} constructor. */
 export interface ProcessOptions<A extends unknown[]> {
@@ -278,6 +278,11 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
     children.delete(this as Process<unknown[]>);
     if (this.#child !== undefined) stopAtParentExit(this.#child, false);
     for (const ended of this.#endWaiters) ended();
+  }
+
+  /** @internal Resolves once a spare child is booted, so that the next start() is a warm one (benchmarks). */
+  static _whenSpareReady(): Promise<void> {
+    return whenSpareReady();
   }
 
   /** @internal `util.inspect(p)`: Python's repr, `<Process name='Process-1' pid=123 parent=100 started daemon>`. */

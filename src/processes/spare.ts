@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "node:net";
 import { CHILD_PROCESS_MARK } from "../core/identity.js";
+import { holdLoop, releaseLoop } from "../core/wait.js";
 import { workerExecArgv } from "../threads/carrier.js";
 import type { ChildMessage, RunMessage } from "./protocol.js";
 
@@ -26,6 +27,9 @@ export class Vessel {
   readonly child: ChildProcess;
   #ready = false;
   #exited = false;
+  #onReady: (() => void) | undefined;
+  /** Resolves once the child has booted (or has exited without booting). */
+  readonly whenReady: Promise<void> = new Promise((resolve) => (this.#onReady = resolve));
 
   constructor() {
     this.child = fork(entry, [], {
@@ -37,10 +41,13 @@ export class Vessel {
       serialization: "advanced",
     });
     this.child.on("message", (message: ChildMessage) => {
-      if (message.type === "ready") this.#ready = true;
+      if (message.type !== "ready") return;
+      this.#ready = true;
+      this.#onReady?.();
     });
     this.child.once("exit", () => {
       this.#exited = true;
+      this.#onReady?.();
       if (spare === this) spare = undefined;
     });
     // A spawn that failed (no memory, no such executable) reports here, and exits.
@@ -83,33 +90,45 @@ export class Vessel {
 }
 
 let spare: Vessel | undefined;
-let booting = false;
+let replacing = false;
 
 /** Boots a spare now, if there is none (the first `new Process()` calls this). */
 export function prepareSpare(): void {
   if (spare === undefined) spare = new Vessel();
 }
 
+/** How long after a start the next spare boots at the latest (sooner if that child ends). */
+const REPLACE_AFTER_MS = 100;
+
 /**
  * Takes the spare (booted, or still booting: it is ahead of a fresh one) or, with none, a
- * fresh child; a new spare boots after the current task of the event loop.
+ * fresh child. The next spare boots once the child taken has ended or REPLACE_AFTER_MS
+ * have passed, whichever comes first: a Node boot costs ~50 ms of CPU, which a short task
+ * on a small machine would otherwise have to share.
  */
 export function takeVessel(): Vessel {
   const vessel = spare ?? new Vessel();
   spare = undefined;
-  if (!booting) {
-    booting = true;
-    setImmediate(() => {
-      booting = false;
-      prepareSpare();
-    }).unref();
+  if (!replacing) {
+    replacing = true;
+    const replace = (): void => {
+      if (!replacing) return;
+      replacing = false;
+      clearTimeout(timer);
+      setImmediate(prepareSpare).unref(); // after the join that this exit resolves
+    };
+    const timer = setTimeout(replace, REPLACE_AFTER_MS);
+    timer.unref();
+    vessel.child.once("exit", replace);
   }
   return vessel;
 }
 
-/** @internal The spare, for tests and benchmarks (to wait until it is ready). */
-export function currentSpare(): Vessel | undefined {
-  return spare;
+/** @internal Boots a spare if there is none and resolves once it is ready (benchmarks of the warm path). */
+export function whenSpareReady(): Promise<void> {
+  prepareSpare();
+  holdLoop(); // the spare is unreferenced: this wait must keep the event loop alive itself
+  return (spare as Vessel).whenReady.finally(releaseLoop);
 }
 
 /** Children to stop when this process exits: the spare, and the daemon Processes' children. */
