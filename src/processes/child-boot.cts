@@ -8,6 +8,10 @@
  * listener is in place before anything can arrive; the parent may then send `run` at
  * once, without waiting for `ready` (which a parent blocked in `joinSync()` never reads).
  */
+// The parent went away (exited, crashed, was killed): so does this child, at once. Watched
+// from here, the earliest point, so that a parent killed while this child boots is seen too.
+process.on("disconnect", () => process.exit(1));
+
 const early: unknown[] = [];
 const keep = (message: unknown): void => void early.push(message);
 process.on("message", keep);

@@ -25,8 +25,8 @@ delete process.env[CHILD_PROCESS_MARK];
 // forms (recvSync, joinSync, acquireSync) are allowed on it.
 configure({ allowMainThreadBlocking: true });
 
-// The parent went away (exited, crashed, was killed): so does this child, at once.
-process.on("disconnect", () => process.exit(1));
+// child-boot.cts watches for the parent's end; one that came before it could is seen here.
+if (!process.connected) process.exit(1);
 
 // The `run` that came while this module loaded (child-boot.cts kept it), or the one to come.
 const early = (globalThis as Record<symbol, { take(): unknown[] } | undefined>)[Symbol.for("weft.earlyMessages")]?.take() ?? [];
