@@ -21,6 +21,8 @@ import {
 import { assertClean, runFixture } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
+/** Tests that run a fixture script: it boots Node and a child or two, slow on a loaded machine. */
+const TF = { timeout: 60_000 };
 const fixtures = new URL("../../test/fixtures/", import.meta.url);
 const targets = new URL("process-targets.mjs", fixtures);
 
@@ -151,21 +153,21 @@ test("joinSync() inside a thread blocks until the process has ended", T, async (
   assert.equal(thread.result, 4);
 });
 
-test("joinSync() on the main thread, where allowed, waits and honours its timeout", T, async () => {
-  const outcome = await runFixture("process-joinsync.mjs");
+test("joinSync() on the main thread, where allowed, waits and honours its timeout", TF, async () => {
+  const outcome = await runFixture("process-joinsync.mjs", [], 50_000);
   assertClean(outcome);
   assert.deepEqual(lines(outcome.stdout), ["after timeout: alive true exitCode null", "after join: alive false exitCode 7"]);
 });
 
-test("what a child prints comes out before join() resolves; a throw prints 'Process NAME:' and the stack", T, async () => {
-  const outcome = await runFixture("process-output.mjs");
+test("what a child prints comes out before join() resolves; a throw prints 'Process NAME:' and the stack", TF, async () => {
+  const outcome = await runFixture("process-output.mjs", [], 50_000);
   assertClean(outcome);
   assert.deepEqual(lines(outcome.stdout), ["child says hi", "printer joined: 0", "failing joined: 1"]);
   assert.match(outcome.stderr, /^Process failing:\nRangeError: boom in the child\n\s+at failing \(.*process-output\.mjs:\d+:\d+\)/m);
 });
 
-test("a module that starts a process without the isMainThread guard fails in the child, clearly, and does not recurse", T, async () => {
-  const outcome = await runFixture("process-unguarded.mjs");
+test("a module that starts a process without the isMainThread guard fails in the child, clearly, and does not recurse", TF, async () => {
+  const outcome = await runFixture("process-unguarded.mjs", [], 50_000);
   assertClean(outcome);
   assert.deepEqual(lines(outcome.stdout), ["parent: exitCode 1"]);
   assert.match(outcome.stderr, /^Process Process-1:\nRuntimeError: An attempt has been made to start a new process before the current process has finished its bootstrapping phase/m);
@@ -173,8 +175,8 @@ test("a module that starts a process without the isMainThread guard fails in the
   assert.doesNotMatch(outcome.stdout, /work ran/);
 });
 
-test("a non-daemon process keeps its parent alive until it ends", T, async () => {
-  const outcome = await runFixture("process-lifetime.mjs", ["nondaemon"]);
+test("a non-daemon process keeps its parent alive until it ends", TF, async () => {
+  const outcome = await runFixture("process-lifetime.mjs", ["nondaemon"], 50_000);
   assertClean(outcome);
   assert.deepEqual(lines(outcome.stdout).slice(1), ["parent done", "child done"]);
 });
@@ -193,15 +195,15 @@ async function goneWithin(pid: number, limitMs: number): Promise<boolean> {
   return false;
 }
 
-test("a daemon process is terminated when its parent exits", T, async () => {
-  const outcome = await runFixture("process-lifetime.mjs", ["daemon"]);
+test("a daemon process is terminated when its parent exits", TF, async () => {
+  const outcome = await runFixture("process-lifetime.mjs", ["daemon"], 50_000);
   assertClean(outcome);
   const pid = Number(/child pid (\d+)/.exec(outcome.stdout)?.[1]);
   assert.ok(pid > 0, outcome.stdout);
   assert.equal(await goneWithin(pid, 15_000), true, `daemon child ${pid} outlived its parent`);
 });
 
-test("a child exits when its parent is killed with SIGKILL", T, async () => {
+test("a child exits when its parent is killed with SIGKILL", TF, async () => {
   const { spawn } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
   const env = { ...process.env };
