@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool ppool trace deadlock cluster).
+ * build, with groups among: start uncontended contended wakeup async queue pool ppool process trace deadlock cluster).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -13,6 +13,7 @@ import { benchContended } from "./lock-contended.js";
 import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
 import { benchProcessPool } from "./process-pool.js";
+import { benchProcess } from "./process.js";
 import { benchQueue } from "./queue.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
@@ -32,6 +33,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   trace: benchTrace,
   deadlock: benchDeadlock,
   cluster: benchCluster,
+  process: benchProcess,
 };
 
 async function main(): Promise<void> {

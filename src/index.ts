@@ -4,7 +4,7 @@
  */
 export { RuntimeError, ValueError, MainThreadBlockingError, BrokenBarrierError, TimeoutError } from "./core/errors.js";
 export { configure, type WeftConfig } from "./core/config.js";
-export { isHomeThread as isMainThread } from "./core/identity.js";
+export { isMainProgram as isMainThread } from "./core/identity.js";
 export type { WaitOptions, AcquireOptions } from "./core/timeouts.js";
 export type { HeldGuard } from "./sync/holdable.js";
 export { Lock, type LockOptions } from "./sync/lock.js";
@@ -49,3 +49,8 @@ export { dumpThreads } from "./diagnostics/dump.js";
 import "./diagnostics/deadlock.js";
 import "./diagnostics/dump-signal.js";
 import "./diagnostics/watchdog.js";
+// multiprocessing: Process on a child process of its own, Pipe between processes.
+export { EOFError } from "./core/errors.js";
+export { Process, activeChildren, type ProcessOptions } from "./processes/process.js";
+export { currentProcess, parentProcess, type ProcessHandle } from "./processes/current.js";
+export { Pipe, Connection } from "./processes/connection.js";
