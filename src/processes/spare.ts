@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Socket } from "node:net";
 import { CHILD_PROCESS_MARK } from "../core/identity.js";
 import { holdLoop, releaseLoop } from "../core/wait.js";
-import { workerExecArgv } from "../threads/carrier.js";
+import { inheritableExecArgv } from "../threads/carrier.js";
 import type { ChildMessage, RunMessage } from "./protocol.js";
 
 const entry = fileURLToPath(new URL("./child-main.js", import.meta.url));
@@ -33,7 +33,7 @@ export class Vessel {
 
   constructor() {
     this.child = fork(entry, [], {
-      execArgv: [...workerExecArgv, "--require", preload],
+      execArgv: [...inheritableExecArgv, "--require", preload],
       env: { ...process.env, [CHILD_PROCESS_MARK]: "1" },
       // stdin as Python gives a child (devnull); stdout and stderr shared, so what the
       // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link.

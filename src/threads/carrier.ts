@@ -84,7 +84,7 @@ function missingEntry(): RuntimeError {
  * test runner, watch mode). A worker inherits execArgv by default, and these make it fail
  * at boot (`--input-type` with ERR_INPUT_TYPE_NOT_ALLOWED).
  */
-const workerExecArgv: string[] = (() => {
+export const inheritableExecArgv: readonly string[] = (() => {
   const kept: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -103,6 +103,9 @@ const workerExecArgv: string[] = (() => {
   }
   return kept;
 })();
+
+/** What workers start with: {@link inheritableExecArgv}, less the flags a worker refused. */
+const workerExecArgv: string[] = [...inheritableExecArgv];
 
 /**
  * `new Worker` with {@link workerExecArgv}. Node refuses V8 and process-wide flags in a
