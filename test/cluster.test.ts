@@ -44,8 +44,10 @@ let scratch: string;
 before(async () => {
   redis = await startRedis();
   scratch = mkdtempSync(join(tmpdir(), "weft-cluster-"));
-  // Two workers of two threads each, taking nothing ahead: a task waiting in the queue stays there.
-  workers = [0, 1].map(() => startWorker(redis.url, ["--concurrency", "2", "--prefetch", "0", ...FAST_LOCKS]));
+  // Three workers of two threads each, taking nothing ahead: a task waiting in the queue stays
+  // there. Started once for the file (a worker process takes seconds to start on a loaded box);
+  // the last tests restart Redis under them and kill two of them.
+  workers = [0, 1, 2].map(() => startWorker(redis.url, ["--concurrency", "2", "--prefetch", "0", ...FAST_LOCKS]));
   await Promise.all(workers.map((worker) => worker.ready));
 });
 
@@ -83,7 +85,7 @@ function countSettlements(futures: Future<unknown>[]): number[] {
   return counts;
 }
 
-test("submit runs tasks on both worker processes and gives back their results", { timeout: 30_000 }, async () => {
+test("submit runs tasks on several worker processes and gives back their results", { timeout: 30_000 }, async () => {
   await using executor = new ClusterExecutor({ connection: redis.url });
   const futures = Array.from({ length: 40 }, (_, i) =>
     executor.submit(async (x: number) => {
@@ -98,7 +100,9 @@ test("submit runs tasks on both worker processes and gives back their results", 
   assert.equal(results[3].big, 10n ** 20n);
   assert.equal(results[3].map.get(3), "x");
   const pids = new Set(results.map((result) => result.pid));
-  assert.deepEqual([...pids].sort(), workers.map((worker) => worker.child.pid).sort(), "both worker processes ran tasks");
+  const ours = new Set(workers.map((worker) => worker.child.pid));
+  assert.ok(pids.size >= 2, `tasks ran on several worker processes: ${[...pids]}`);
+  assert.ok([...pids].every((pid) => ours.has(pid)), "on the workers started here");
   // A module target, by URL, as every worker imports it.
   assert.equal(await executor.submit({ module: targets, export: "double" }, 21), 42);
 });
@@ -175,9 +179,10 @@ test("arguments: shared memory is a TypeError naming its path, at submit; bad op
 test("cancel removes a task that waits in the queue: it never runs", { timeout: 30_000 }, async () => {
   await using executor = new ClusterExecutor({ connection: redis.url });
   const file = join(scratch, "cancel");
-  // Four threads in all (2 workers x 2), no prefetch: four blockers hold them all.
-  const blockers = Array.from({ length: 4 }, (_, i) => executor.submit(mark, file, `blocker ${i}`, 1500));
-  await until(() => lines(file).length === 4, "the blockers to start");
+  // Two threads per worker, no prefetch: a blocker per thread holds them all.
+  const threads = workers.length * 2;
+  const blockers = Array.from({ length: threads }, (_, i) => executor.submit(mark, file, `blocker ${i}`, 1500));
+  await until(() => lines(file).length === threads, "the blockers to start");
   const waiting = executor.submit(mark, file, "cancelled", 0);
   await sleep(300); // in Redis by now, waiting
   assert.equal(waiting.running(), false);
@@ -193,79 +198,65 @@ test("cancel removes a task that waits in the queue: it never runs", { timeout: 
 test("shutdown({ cancelFutures }) cancels what has not started and lets the rest finish; submit after it is a RuntimeError", { timeout: 30_000 }, async () => {
   const executor = new ClusterExecutor({ connection: redis.url });
   const file = join(scratch, "shutdown");
-  const running = Array.from({ length: 4 }, (_, i) => executor.submit(mark, file, `running ${i}`, 800));
-  await until(() => lines(file).length === 4, "the first tasks to start");
+  const threads = workers.length * 2;
+  const running = Array.from({ length: threads }, (_, i) => executor.submit(mark, file, `running ${i}`, 800));
+  await until(() => lines(file).length === threads, "the first tasks to start");
   await until(() => running.every((future) => future.running()), "the executor to hear they started");
   const queued = Array.from({ length: 6 }, (_, i) => executor.submit(mark, file, `queued ${i}`, 0));
   await sleep(200);
   await executor.shutdown({ cancelFutures: true });
-  assert.deepEqual(await Promise.all(running), ["running 0", "running 1", "running 2", "running 3"]);
+  assert.deepEqual(await Promise.all(running), Array.from({ length: threads }, (_, i) => `running ${i}`));
   assert.ok(queued.every((future) => future.cancelled()));
   assert.throws(() => executor.submit(() => 1), RuntimeError);
   await sleep(500);
   assert.equal(lines(file).filter((line) => line.startsWith("queued")).length, 0);
 });
 
-test("a worker killed with SIGKILL mid-task: the task runs again on another worker and settles once; past attempts, WorkerCrashedError", { timeout: 40_000 }, async () => {
-  const queue = "crash";
-  const file = join(scratch, "crash");
-  const crew = [0, 1, 2].map(() => startWorker(redis.url, ["--queue", queue, "--concurrency", "1", "--prefetch", "0", ...FAST_LOCKS]));
-  const byPid = (pid: string): WorkerProcess => crew.find((worker) => String(worker.child.pid) === pid)!;
-  try {
-    await Promise.all(crew.map((worker) => worker.ready));
-    await using executor = new ClusterExecutor({ connection: redis.url, queue });
-    const slow = async (path: string, ms: number): Promise<number> => {
-      const { appendFileSync } = await import("node:fs");
-      appendFileSync(path, `${process.pid}\n`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return process.pid;
-    };
-    const future = executor.submit(slow, file, 2000);
-    const settled = countSettlements([future]);
-    await until(() => lines(file).length === 1, "the task to start");
-    const victim = byPid(lines(file)[0]);
-    victim.child.kill("SIGKILL");
-    await victim.exit;
-    const pid = await future;
-    assert.notEqual(pid, victim.child.pid, "another worker ran it");
-    assert.deepEqual(lines(file), [String(victim.child.pid), String(pid)], "it ran twice: once on each");
-    await sleep(300);
-    assert.deepEqual(settled, [1], "and settled once");
-
-    // attempts: 1 — a task whose worker dies is not run again.
-    await using once = new ClusterExecutor({ connection: redis.url, queue, attempts: 1 });
-    const doomed = once.submit(slow, `${file}-once`, 10_000);
-    await until(() => lines(`${file}-once`).length === 1, "the doomed task to start");
-    byPid(lines(`${file}-once`)[0]).child.kill("SIGKILL");
-    await assert.rejects(doomed, (error: Error) => error instanceof WorkerCrashedError && /started 1 time/.test(error.message));
-    assert.equal(lines(`${file}-once`).length, 1, "not run again");
-  } finally {
-    await Promise.all(crew.map((worker) => worker.stop()));
-  }
+test("Redis restarted mid-run (its data lost): no task is lost, none settles twice", { timeout: 40_000 }, async () => {
+  const file = join(scratch, "restart");
+  // attempts: 5 — a loaded machine may let a lock lapse in the restart; that is a rerun, not a loss.
+  await using executor = new ClusterExecutor({ connection: redis.url, attempts: 5 });
+  const futures = Array.from({ length: 60 }, (_, i) => executor.submit(mark, file, String(i), 100));
+  const settled = countSettlements(futures);
+  await until(() => futures.filter((future) => future.done()).length >= 10, "some tasks to finish");
+  await redis.restart();
+  const results = await Promise.all(futures);
+  assert.deepEqual(results, Array.from({ length: 60 }, (_, i) => String(i)));
+  await sleep(500);
+  assert.ok(settled.every((count) => count === 1), `each future settled once: ${settled}`);
+  const ran = new Set(lines(file));
+  for (let i = 0; i < 60; i++) assert.ok(ran.has(String(i)), `task ${i} ran`);
 });
 
-test("Redis restarted mid-run (its data lost): no task is lost, none settles twice", { timeout: 40_000 }, async () => {
-  const own = await startRedis();
-  const queue = "restart";
-  const file = join(scratch, "restart");
-  const pair = [0, 1].map(() => startWorker(own.url, ["--queue", queue, "--concurrency", "2"]));
-  try {
-    await Promise.all(pair.map((worker) => worker.ready));
-    await using executor = new ClusterExecutor({ connection: own.url, queue });
-    const futures = Array.from({ length: 60 }, (_, i) => executor.submit(mark, file, String(i), 100));
-    const settled = countSettlements(futures);
-    await until(() => futures.filter((future) => future.done()).length >= 10, "some tasks to finish");
-    await own.restart();
-    const results = await Promise.all(futures);
-    assert.deepEqual(results, Array.from({ length: 60 }, (_, i) => String(i)));
-    await sleep(500);
-    assert.ok(settled.every((count) => count === 1), `each future settled once: ${settled}`);
-    const ran = new Set(lines(file));
-    for (let i = 0; i < 60; i++) assert.ok(ran.has(String(i)), `task ${i} ran`);
-  } finally {
-    await Promise.all(pair.map((worker) => worker.stop()));
-    await own.stop();
-  }
+test("a worker killed with SIGKILL mid-task: the task runs again on another worker and settles once; past attempts, WorkerCrashedError", { timeout: 40_000 }, async () => {
+  const file = join(scratch, "crash");
+  const byPid = (pid: string): WorkerProcess => workers.find((worker) => String(worker.child.pid) === pid)!;
+  await using executor = new ClusterExecutor({ connection: redis.url });
+  const slow = async (path: string, ms: number): Promise<number> => {
+    const { appendFileSync } = await import("node:fs");
+    appendFileSync(path, `${process.pid}\n`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return process.pid;
+  };
+  const future = executor.submit(slow, file, 2000);
+  const settled = countSettlements([future]);
+  await until(() => lines(file).length === 1, "the task to start");
+  const victim = byPid(lines(file)[0]);
+  victim.child.kill("SIGKILL");
+  await victim.exit;
+  const pid = await future;
+  assert.notEqual(pid, victim.child.pid, "another worker ran it");
+  assert.deepEqual(lines(file), [String(victim.child.pid), String(pid)], "it ran twice: once on each");
+  await sleep(300);
+  assert.deepEqual(settled, [1], "and settled once");
+
+  // attempts: 1 — a task whose worker dies is not run again (the last worker standing says so).
+  await using once = new ClusterExecutor({ connection: redis.url, attempts: 1 });
+  const doomed = once.submit(slow, `${file}-once`, 10_000);
+  await until(() => lines(`${file}-once`).length === 1, "the doomed task to start");
+  byPid(lines(`${file}-once`)[0]).child.kill("SIGKILL");
+  await assert.rejects(doomed, (error: Error) => error instanceof WorkerCrashedError && /started 1 time/.test(error.message));
+  assert.equal(lines(`${file}-once`).length, 1, "not run again");
 });
 
 test("no Redis there: futures fail with BrokenExecutorError naming it, nothing hangs; the worker command exits with the reason", { timeout: 30_000 }, async () => {
