@@ -26,8 +26,11 @@ import {
   SharedValue,
   ValueError,
   WorkerCrashedError,
+  FIRST_COMPLETED,
+  TimeoutError,
   asCompleted,
   sleep,
+  wait,
   type Future,
 } from "weft-threads";
 import { runFixture } from "./helpers/common.js";
@@ -125,6 +128,10 @@ test("map yields in input order, with chunks and several iterables; asCompleted 
   const seen: number[] = [];
   for await (const future of asCompleted(futures, { timeout: 20_000 })) seen.push(await future.result());
   assert.deepEqual([...seen].sort((a, b) => a - b), [10, 150, 300]);
+  const { done, notDone } = await wait([executor.submit(() => "quick"), executor.submit(() => new Promise((resolve) => setTimeout(resolve, 1500)))], { returnWhen: FIRST_COMPLETED });
+  assert.equal(done.size, 1);
+  assert.equal(notDone.size, 1);
+  assert.equal(await [...done][0], "quick");
 });
 
 test("a task's error arrives as its class, with its message and the remote stack; it is not retried unless asked", { timeout: 30_000 }, async () => {
@@ -158,6 +165,8 @@ test("a task's error arrives as its class, with its message and the remote stack
   assert.equal(lines(`${file}-0`).length, 1, "a task that throws runs once");
   await using retrying = new ClusterExecutor({ connection: redis.url, retries: 2 });
   assert.equal(await retrying.submit(flaky, `${file}-2`, 2), 3, "two retries: the third run succeeds");
+  await using limited = new ClusterExecutor({ connection: redis.url, timeout: 200 });
+  await assert.rejects(limited.submit(() => new Promise((resolve) => setTimeout(resolve, 3000))), (error: Error) => error instanceof TimeoutError && /time limit of 200 ms/.test(error.message));
 });
 
 test("arguments: shared memory is a TypeError naming its path, at submit; bad options are clear errors", { timeout: 30_000 }, async () => {
