@@ -31,10 +31,10 @@ export type ClusterConnection = string | RedisConnectionOptions;
 
 /** Tries before a server that never answered counts as not there. */
 const CONNECT_TRIES = 3;
-/** How long a lost server is waited for before the link is gone (ms), unless told otherwise. */
+/** @internal How long a lost server is waited for before the link is gone (ms), unless told otherwise. */
 export const DEFAULT_RECONNECT_LIMIT = 30_000;
 
-/** Checks `connection` (a `TypeError` or `ValueError` naming `where`); returns it. */
+/** @internal Checks `connection` (a `TypeError` or `ValueError` naming `where`); returns it. */
 export function checkConnection(connection: unknown, where: string): ClusterConnection {
   if (typeof connection === "string") {
     let url: URL | undefined;
@@ -52,7 +52,7 @@ export function checkConnection(connection: unknown, where: string): ClusterConn
   throw new TypeError(`${where}: connection must be a redis:// URL or an object of Redis options, got ${describe(connection)}`);
 }
 
-/** The connection for messages: the URL without its password, or host:port. */
+/** @internal The connection for messages: the URL without its password, or host:port. */
 export function connectionLabel(connection: ClusterConnection): string {
   if (typeof connection === "string") {
     const url = new URL(connection);
@@ -62,7 +62,7 @@ export function connectionLabel(connection: ClusterConnection): string {
   return `redis://${connection.host ?? "127.0.0.1"}:${connection.port ?? 6379}`;
 }
 
-/** Clients that share one fate: see the top of this file. */
+/** @internal Clients that share one fate: see the top of this file. */
 export class RedisLink {
   readonly label: string;
   readonly #modules: ClusterModules;
