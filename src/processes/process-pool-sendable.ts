@@ -4,12 +4,11 @@
  * Arguments reach a child process through V8's serializer (the IPC channel's "advanced"
  * serialization), which copies data and nothing else: a function, a MessagePort, shared
  * memory, or one of weft's shared objects (a lock, a queue, a SharedValue: handles to
- * memory that another process does not have) cannot arrive there working. The check is one
- * function so that a later version that serves shared objects to processes relaxes it in
- * one place.
+ * memory that another process does not have) cannot arrive there working. What is refused
+ * is `Process`'s own rule (`crossProcessRefusal`), one place to relax once shared objects
+ * are served to processes; this file walks a task's arguments to every value.
  */
-import { MessagePort } from "node:worker_threads";
-import { isShareable } from "../core/shareable.js";
+import { crossProcessRefusal } from "./process-args.js";
 
 /**
  * Throws a `TypeError` naming the path (e.g. `args[1].callback`) to the first value in
@@ -28,30 +27,12 @@ export function checkProcessArgs(args: readonly unknown[], path: string): void {
 }
 
 function walk(value: unknown, path: string, seen: Set<object> | undefined): Set<object> | undefined {
-  switch (typeof value) {
-    case "function":
-      throw new TypeError(`${path}: functions cannot be sent to another process (pass data, or a module target the process can import)`);
-    case "symbol":
-      throw new TypeError(`${path}: symbols cannot be sent to another process`);
-    case "object":
-      break;
-    default:
-      return seen;
-  }
-  if (value === null) return seen;
-  if (isShareable(value)) {
-    const kind = (value as object).constructor?.name ?? "shared object";
-    throw new TypeError(`${path}: a weft ${kind} lives in this process's shared memory and works between threads only; another process cannot use it`);
-  }
-  if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(`${path}: shared memory (a SharedArrayBuffer) cannot be sent to another process; send a copy of the data`);
-  }
+  const refusal = crossProcessRefusal(value);
+  if (refusal !== undefined) throw new TypeError(`${path}: ${refusal}`);
+  if (typeof value !== "object" || value === null) return seen;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return seen;
-  if (value instanceof MessagePort) throw new TypeError(`${path}: a MessagePort cannot be sent to another process`);
+  // A task's AbortSignal works on a thread pool; a process pool has no way to reach it yet.
   if (value instanceof AbortSignal) throw new TypeError(`${path}: an AbortSignal cannot be sent to another process`);
-  if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
-    throw new TypeError(`${path}: a ${value.constructor.name} cannot be sent to another process`);
-  }
   seen ??= new Set();
   if (seen.has(value)) return seen;
   seen.add(value);
