@@ -28,7 +28,7 @@ import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, deadlineOf, describe } from "../core/timeouts.js";
+import { checkOptions, describe } from "../core/timeouts.js";
 import { repr } from "../core/repr.js";
 import { sharedPathIn } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
@@ -37,7 +37,7 @@ import type { SendableArgs } from "../transport/sendable.js";
 import { Future } from "../futures/future.js";
 import { MapIterator } from "../futures/map-iterator.js";
 import { type MapInput, type MapInputs, type MapOptions } from "../futures/thread-pool.js";
-import { splitMapArguments } from "../futures/pool-arguments.js";
+import { nonNegativeInteger, parseMapArguments, positiveInteger } from "../futures/pool-arguments.js";
 import { checkConnection, RedisLink, DEFAULT_RECONNECT_LIMIT, type ClusterConnection } from "./connection.js";
 import { loadClusterModules } from "./load.js";
 import { CHUNK, CHUNK_SPREAD, ONE, PREFIX, pack, unpack, type Chunking, type Outcome, type TaskData } from "./wire.js";
@@ -78,7 +78,6 @@ interface Parts {
   readonly events: QueueEvents;
 }
 
-const MAP_OPTIONS: ReadonlySet<string> = new Set(["chunksize", "timeout", "signal", "buffersize"]);
 /** Jobs per `addBulk` call: one call per batch, but no single huge Redis transaction. */
 const BULK = 1000;
 /** Tasks `map` keeps submitted ahead of the results by default: a remote cluster wants a deep window. */
@@ -132,8 +131,8 @@ export class ClusterExecutor {
       throw new TypeError(`${where}: options.queue must be a non-empty string without ":", got ${describe(queue)}`);
     }
     this.#queueName = queue;
-    this.#attempts = integerAtLeast(options.attempts ?? 2, 1, "attempts");
-    this.#retries = integerAtLeast(options.retries ?? 0, 0, "retries");
+    this.#attempts = positiveInteger(options.attempts ?? 2, "attempts", "new ClusterExecutor(options)");
+    this.#retries = nonNegativeInteger(options.retries ?? 0, "retries", "new ClusterExecutor(options)");
     this.#timeout = options.timeout === undefined || options.timeout === Infinity ? undefined : positiveMs(options.timeout, "timeout");
     this.#reconnectLimit = options.reconnectTimeout === undefined ? DEFAULT_RECONNECT_LIMIT : positiveMs(options.reconnectTimeout, "reconnectTimeout");
   }
@@ -164,22 +163,14 @@ export class ClusterExecutor {
     ...iterablesAndOptions: [...iterables: MapInputs<A>, options: MapOptions | undefined]
   ): AsyncIterableIterator<Awaited<R>>;
   map(target: AnyFunction | ModuleTarget, ...rest: unknown[]): AsyncIterableIterator<unknown> {
-    const where = "ClusterExecutor.map()";
-    const { iterables, options } = splitMapArguments(rest, "ClusterExecutor");
-    checkOptions(options, where);
-    for (const key of Object.keys(options)) {
-      if (!MAP_OPTIONS.has(key)) throw new TypeError(`${where}: unknown option "${key}" in the last argument (known: ${[...MAP_OPTIONS].join(", ")})`);
-    }
-    const chunksize = integerAtLeast(options.chunksize ?? 1, 1, "chunksize", "ClusterExecutor.map(options)");
-    const buffersize = integerAtLeast(options.buffersize ?? MAP_WINDOW, 1, "buffersize", "ClusterExecutor.map(options)");
-    const deadline = deadlineOf(options.timeout, where);
+    const { iterables, chunksize, buffersize, deadline, signal } = parseMapArguments(rest, "ClusterExecutor", MAP_WINDOW);
     this.#checkOpen();
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const descriptor = this.#describe(target, "ClusterExecutor.map(target)");
     const spread = iterables.length > 1;
     const chunking: Chunking = chunksize === 1 ? ONE : spread ? CHUNK_SPREAD : CHUNK;
     const submit = (items: unknown[]): Future<unknown> => this.#submit(descriptor, chunking === ONE && spread ? (items[0] as unknown[]) : items, chunking);
-    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal, wake: () => {} });
+    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal, wake: () => {} });
   }
 
   /**
@@ -460,12 +451,6 @@ export class ClusterExecutor {
 }
 
 function ignore(): void {}
-
-function integerAtLeast(value: unknown, least: number, name: string, where = "new ClusterExecutor(options)"): number {
-  if (typeof value !== "number") throw new TypeError(`${where}: options.${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < least) throw new ValueError(`${where}: options.${name} must be an integer >= ${least}, got ${describe(value)}`);
-  return value;
-}
 
 function positiveMs(value: unknown, name: string): number {
   if (typeof value !== "number") throw new TypeError(`new ClusterExecutor(options): options.${name} must be a number of milliseconds, got ${describe(value)}`);
