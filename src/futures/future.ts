@@ -36,14 +36,49 @@ import type { WaitSite } from "../core/wait-hooks.js";
 /** What the wait hooks hear a wait for a future as (it is in this thread's memory: no cells). */
 const FUTURE: WaitSite = Object.freeze({ kind: "future", label: "Future" });
 
-/** Python's states, except CANCELLED_AND_NOTIFIED (see the top of this file). */
-type State = "PENDING" | "RUNNING" | "CANCELLED" | "FINISHED";
+/**
+ * Python's states, except CANCELLED_AND_NOTIFIED (see the top of this file), with FINISHED
+ * split in two: finished with a result, or with an exception (RAISED).
+ */
+const PENDING = 0;
+const RUNNING = 1;
+const CANCELLED = 2;
+const FINISHED = 3;
+const RAISED = 4;
+type State = typeof PENDING | typeof RUNNING | typeof CANCELLED | typeof FINISHED | typeof RAISED;
+const STATE_NAMES = ["pending", "running", "cancelled", "finished", "finished"] as const;
+
+/** A `wait`/`asCompleted` listener (see `_watch`). */
+type Watcher<T> = (future: Future<T>) => void;
+
+/**
+ * Who waits for a future: `wait`/`asCompleted` listeners, then the done callbacks. A lone
+ * watcher, the common case (`asCompleted` over many futures), is kept as it is, with no
+ * arrays made for it.
+ */
+interface Listeners<T> {
+  watchers: Array<Watcher<T>> | undefined;
+  callbacks: Array<DoneCallback<T>> | undefined;
+}
+
+/** The resolving function of the promise under construction (see the constructor). */
+let captured: ((value: never) => void) | undefined;
+function capture(resolve: (value: never) => void): void {
+  captured = resolve;
+}
+function captureAnd<T>(executor: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void) {
+  return (resolve: (value: T) => void, reject: (reason: unknown) => void): void => {
+    captured = resolve as (value: never) => void;
+    executor(resolve, reject);
+  };
+}
 
 /** A function `addDoneCallback` accepts: called with the future once it is done. */
 export type DoneCallback<T> = (future: Future<T>) => unknown;
 
-/** Stands in for Python's `id()` in `toString()`: one number per future, never reused. */
+/** Stands in for Python's `id()` in `toString()`: one number per future shown, never reused (given on first show). */
 let nextId = 1;
+const shownIds = new WeakMap<object, number>();
 
 /**
  * The outcome of a task, available once it has run: Python's `concurrent.futures.Future`.
@@ -53,16 +88,12 @@ let nextId = 1;
  * for tests and for writing executors, as in Python.
  */
 export class Future<T = unknown> extends Promise<T> {
-  #state: State = "PENDING";
+  #state: State = PENDING;
+  /** The result (FINISHED) or what was raised (RAISED); undefined otherwise. */
+  #outcome: unknown = undefined;
   readonly #resolve: (value: T) => void;
-  readonly #reject: (reason: unknown) => void;
-  #value: T | undefined = undefined;
-  #raised = false;
-  #error: unknown = undefined;
   // Made on first use: most futures never get a callback or a waiter.
-  #callbacks: Array<DoneCallback<T>> | undefined = undefined;
-  #watchers: Array<(future: this) => void> | undefined = undefined;
-  readonly #id = nextId++;
+  #listeners: Listeners<T> | Watcher<T> | undefined = undefined;
 
   /**
    * @internal For executors: called once if the future is cancelled while still pending,
@@ -73,17 +104,15 @@ export class Future<T = unknown> extends Promise<T> {
   /**
    * A pending future. (`executor` is for `Promise`'s own machinery, which constructs the
    * class it is called on: `Future.resolve(x)` makes a plain promise-like future.)
+   *
+   * Only the resolving function is kept: a failure settles the promise by resolving it with
+   * a rejected one (see `#fail`). Every field and closure here is paid per task: a pool keeps
+   * 100k pending futures alive through young-generation collections, which copy each of them.
    */
   constructor(executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void) {
-    let resolve!: (value: T) => void;
-    let reject!: (reason: unknown) => void;
-    super((res, rej) => {
-      resolve = res;
-      reject = rej;
-      executor?.(res, rej);
-    });
-    this.#resolve = resolve;
-    this.#reject = reject;
+    super(executor === undefined ? capture : captureAnd(executor));
+    this.#resolve = captured as (value: T) => void;
+    captured = undefined;
   }
 
   /** @internal Makes a subclass's instances native-awaitable too (see the top of this file). */
@@ -93,17 +122,17 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** `true` if the future was cancelled. */
   cancelled(): boolean {
-    return this.#state === "CANCELLED";
+    return this.#state === CANCELLED;
   }
 
   /** `true` while the task is running (it can no longer be cancelled). */
   running(): boolean {
-    return this.#state === "RUNNING";
+    return this.#state === RUNNING;
   }
 
   /** `true` once the future is cancelled or finished (with a result or an exception). */
   done(): boolean {
-    return this.#state === "CANCELLED" || this.#state === "FINISHED";
+    return this.#state >= CANCELLED;
   }
 
   /**
@@ -112,9 +141,9 @@ export class Future<T = unknown> extends Promise<T> {
    * cancelled. A successful cancel runs the done callbacks.
    */
   cancel(): boolean {
-    if (this.#state === "RUNNING" || this.#state === "FINISHED") return false;
-    if (this.#state === "CANCELLED") return true;
-    this.#state = "CANCELLED";
+    if (this.#state === CANCELLED) return true;
+    if (this.#state !== PENDING) return false;
+    this.#state = CANCELLED;
     this.#fail(this.#cancelledError());
     const hook = this.onCancel;
     this.onCancel = undefined;
@@ -153,8 +182,8 @@ export class Future<T = unknown> extends Promise<T> {
    */
   async exception(options?: WaitOptions): Promise<unknown> {
     await this.#waitDone(options, "Future.exception()");
-    if (this.#state === "CANCELLED") throw this.#cancelledError();
-    return this.#raised ? this.#error : undefined;
+    if (this.#state === CANCELLED) throw this.#cancelledError();
+    return this.#state === RAISED ? this.#outcome : undefined;
   }
 
   /**
@@ -168,7 +197,7 @@ export class Future<T = unknown> extends Promise<T> {
       throw new TypeError(`Future.addDoneCallback(fn): fn must be a function, got ${typeof fn}`);
     }
     if (this.done()) this.#invoke(fn);
-    else (this.#callbacks ??= []).push(fn);
+    else (this.#allListeners().callbacks ??= []).push(fn);
   }
 
   /**
@@ -177,9 +206,9 @@ export class Future<T = unknown> extends Promise<T> {
    * returns `true`. A running or finished future: `RuntimeError`.
    */
   setRunningOrNotifyCancel(): boolean {
-    if (this.#state === "CANCELLED") return false;
-    if (this.#state === "PENDING") {
-      this.#state = "RUNNING";
+    if (this.#state === CANCELLED) return false;
+    if (this.#state === PENDING) {
+      this.#state = RUNNING;
       this.onCancel = undefined;
       return true;
     }
@@ -192,8 +221,8 @@ export class Future<T = unknown> extends Promise<T> {
    */
   setResult(value: T): void {
     this.#checkSettable("setResult");
-    this.#value = value;
-    this.#state = "FINISHED";
+    this.#outcome = value;
+    this.#state = FINISHED;
     this.#resolve(value);
     this.#settle();
   }
@@ -204,9 +233,8 @@ export class Future<T = unknown> extends Promise<T> {
    */
   setException(error: unknown): void {
     this.#checkSettable("setException");
-    this.#raised = true;
-    this.#error = error;
-    this.#state = "FINISHED";
+    this.#outcome = error;
+    this.#state = RAISED;
     this.#fail(error);
     this.#settle();
   }
@@ -217,27 +245,43 @@ export class Future<T = unknown> extends Promise<T> {
    * done (check `done()` first). One listener may watch many futures; `_unwatch` removes it.
    */
   _watch(listener: (future: this) => void): void {
-    if (!this.done()) (this.#watchers ??= []).push(listener);
+    if (this.done()) return;
+    if (this.#listeners === undefined) this.#listeners = listener as Watcher<T>;
+    else (this.#allListeners().watchers ??= []).push(listener as Watcher<T>);
+  }
+
+  /** The listeners as lists, made (or grown out of a lone watcher) on first use. */
+  #allListeners(): Listeners<T> {
+    const listeners = this.#listeners;
+    if (typeof listeners === "object") return listeners;
+    return (this.#listeners = { watchers: listeners === undefined ? undefined : [listeners], callbacks: undefined });
   }
 
   /** @internal Removes a listener added by `_watch` (one registration of it), if still there. */
   _unwatch(listener: (future: this) => void): void {
-    const watchers = this.#watchers;
+    const listeners = this.#listeners;
+    if (listeners === listener) {
+      this.#listeners = undefined;
+      return;
+    }
+    const watchers = typeof listeners === "object" ? listeners.watchers : undefined;
     if (watchers === undefined) return;
-    const at = watchers.lastIndexOf(listener);
+    const at = watchers.lastIndexOf(listener as Watcher<T>);
     if (at >= 0) watchers.splice(at, 1);
   }
 
   /** @internal For `wait`: `true` if the future finished with an exception. */
   _failed(): boolean {
-    return this.#state === "FINISHED" && this.#raised;
+    return this.#state === RAISED;
   }
 
   /** Python's repr: `<Future at 0x1 state=finished returned number>`. */
   override toString(): string {
-    const head = `<Future at 0x${this.#id.toString(16)} state=${this.#state.toLowerCase()}`;
-    if (this.#state !== "FINISHED") return `${head}>`;
-    return this.#raised ? `${head} raised ${typeName(this.#error)}>` : `${head} returned ${typeName(this.#value)}>`;
+    let id = shownIds.get(this);
+    if (id === undefined) shownIds.set(this, (id = nextId++));
+    const head = `<Future at 0x${id.toString(16)} state=${STATE_NAMES[this.#state]}`;
+    if (this.#state === RAISED) return `${head} raised ${typeName(this.#outcome)}>`;
+    return this.#state === FINISHED ? `${head} returned ${typeName(this.#outcome)}>` : `${head}>`;
   }
 
   /** @internal `console.log(future)` shows the same as `toString()`. */
@@ -246,14 +290,20 @@ export class Future<T = unknown> extends Promise<T> {
   }
 
   #checkSettable(method: string): void {
-    if (this.#state === "FINISHED" || this.#state === "CANCELLED") {
-      throw new InvalidStateError(`Future.${method}(): the future is already ${this.#state.toLowerCase()}: ${this}`);
+    if (this.done()) {
+      throw new InvalidStateError(`Future.${method}(): the future is already ${STATE_NAMES[this.#state]}: ${this}`);
     }
   }
 
-  /** Rejects the promise, handled at once: a failure nobody asks about is not an unhandled rejection. */
+  /**
+   * Rejects the promise, handled at once: a failure nobody asks about is not an unhandled
+   * rejection. It resolves with a rejected promise, handled before it can be reported, so
+   * that no future has to keep its reject function (a task's failure is the rare case).
+   */
   #fail(reason: unknown): void {
-    this.#reject(reason);
+    const rejected = Promise.reject(reason);
+    rejected.then(undefined, ignore);
+    this.#resolve(rejected as never);
     Promise.prototype.then.call(this, undefined, ignore);
   }
 
@@ -289,12 +339,20 @@ export class Future<T = unknown> extends Promise<T> {
   /** The future has just become done: wake the waiters, then run the callbacks. */
   #settle(): void {
     this.onCancel = undefined;
-    const watchers = this.#watchers;
-    this.#watchers = undefined;
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    if (typeof listeners === "function") {
+      this.#listeners = undefined;
+      listeners(this);
+      return;
+    }
     // Detached first: a listener that unwatches (itself or others) cannot disturb this loop.
+    const watchers = listeners.watchers;
+    listeners.watchers = undefined;
     if (watchers !== undefined) for (const watcher of watchers) watcher(this);
-    const callbacks = this.#callbacks;
-    this.#callbacks = undefined;
+    const callbacks = listeners.callbacks;
+    listeners.callbacks = undefined;
+    this.#listeners = undefined;
     if (callbacks !== undefined) for (const fn of callbacks) this.#invoke(fn);
   }
 

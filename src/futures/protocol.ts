@@ -36,7 +36,7 @@ export const RUNNING = 2;
 export const CANCELLED = 3;
 
 /** Task slots: at most this many tasks are handed to the workers at once; more wait on the submitting side. */
-export const SLOTS = 1 << 14;
+export const SLOTS = 1 << 17;
 
 /** Task ids count from 1 and wrap before they would overflow `id << 2`. */
 export const ID_MASK = (1 << 29) - 1;

@@ -104,14 +104,32 @@ interface Worker {
 /** A task as the workers get it, its id set at dispatch. */
 type QueuedTask = [number, number, unknown[], Chunking?];
 
-/** A pool future: its start and its cancel are decided in shared memory. */
+/** What every future of one pool refers to (one object per pool, not two fields per future). */
+interface PoolShared {
+  /** The task state cells (futures/protocol.ts). */
+  readonly states: Int32Array;
+  /** The pool's failures nobody asked for yet (only with an `onUnhandledFailure` hook). */
+  readonly unhandled: Map<PoolFuture<unknown>, unknown>;
+}
+
+/**
+ * The future whose own failure handler is reading `constructor` right now (see `#fail`):
+ * that read is not someone asking for the outcome.
+ */
+let ownRead: PoolFuture<unknown> | undefined;
+
+/**
+ * A pool future: its start and its cancel are decided in shared memory. Its fields are few
+ * on purpose: a burst of submits keeps every pending future alive through young-generation
+ * collections, which copy each one (see Future's constructor).
+ */
 class PoolFuture<T> extends Future<T> {
   /** @internal The task id, once handed to the workers (0 while on the submitting side). */
   id = 0;
   /** @internal Its place among the tasks put in the shared queue (modulo 2^32). */
   seq = 0;
   /** @internal */
-  states: Int32Array | undefined;
+  shared: PoolShared | undefined;
   /** @internal The task to hand to the workers, kept on the future until it is dispatched (no wrapper object per task). */
   task: QueuedTask | undefined;
   /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
@@ -122,10 +140,6 @@ class PoolFuture<T> extends Future<T> {
    * (each reads `constructor`, see below), `result()`, `exception()`, `addDoneCallback`.
    */
   observed = false;
-  /** @internal Reads of `constructor` to let pass unnoticed: the future's own handler as it fails. */
-  ownReads = 0;
-  /** @internal The pool's failures nobody asked for, while this future is among them. */
-  unhandled: Map<PoolFuture<unknown>, unknown> | undefined;
 
   override result(options?: WaitOptions): Promise<T> {
     if (!this.observed) this.observe();
@@ -145,8 +159,8 @@ class PoolFuture<T> extends Future<T> {
   /** @internal Marks the outcome as asked for. */
   observe(): void {
     this.observed = true;
-    this.unhandled?.delete(this as PoolFuture<unknown>);
-    this.unhandled = undefined;
+    const unhandled = this.shared?.unhandled;
+    if (unhandled !== undefined && unhandled.size > 0) unhandled.delete(this as PoolFuture<unknown>);
   }
 
   override running(): boolean {
@@ -155,10 +169,11 @@ class PoolFuture<T> extends Future<T> {
   }
 
   override cancel(): boolean {
-    if (this.states !== undefined && this.id !== 0 && !this.done()) {
+    const states = this.shared?.states;
+    if (states !== undefined && this.id !== 0 && !this.done()) {
       const slot = this.id & (SLOTS - 1);
       const pending = stateWord(this.id, PENDING);
-      if (Atomics.compareExchange(this.states, slot, pending, stateWord(this.id, CANCELLED)) !== pending) {
+      if (Atomics.compareExchange(states, slot, pending, stateWord(this.id, CANCELLED)) !== pending) {
         this.#catchUp();
         return super.cancel();
       }
@@ -172,15 +187,17 @@ class PoolFuture<T> extends Future<T> {
    */
   override toString(): string {
     const shown = super.toString();
-    if (!shown.endsWith(" state=pending>") || this.states === undefined || this.id === 0) return shown;
-    if (Atomics.load(this.states, this.id & (SLOTS - 1)) !== stateWord(this.id, RUNNING)) return shown;
+    const states = this.shared?.states;
+    if (!shown.endsWith(" state=pending>") || states === undefined || this.id === 0) return shown;
+    if (Atomics.load(states, this.id & (SLOTS - 1)) !== stateWord(this.id, RUNNING)) return shown;
     return `${shown.slice(0, -"pending>".length)}running>`;
   }
 
   /** Mirrors a worker's start into the local state. */
   #catchUp(): void {
-    if (this.states === undefined || this.id === 0 || this.done() || super.running()) return;
-    if (Atomics.load(this.states, this.id & (SLOTS - 1)) === stateWord(this.id, RUNNING)) this.setRunningOrNotifyCancel();
+    const states = this.shared?.states;
+    if (states === undefined || this.id === 0 || this.done() || super.running()) return;
+    if (Atomics.load(states, this.id & (SLOTS - 1)) === stateWord(this.id, RUNNING)) this.setRunningOrNotifyCancel();
   }
 }
 
@@ -193,7 +210,7 @@ class PoolFuture<T> extends Future<T> {
  */
 Object.defineProperty(PoolFuture.prototype, "constructor", {
   get(this: PoolFuture<unknown>): PromiseConstructor {
-    if (this.ownReads > 0) this.ownReads--;
+    if (ownRead === this) ownRead = undefined;
     else if (!this.observed) this.observe();
     return Promise;
   },
@@ -217,6 +234,7 @@ export class ThreadPoolExecutor {
   readonly #tasks = new SimpleQueue<Task>();
   readonly #results = new SimpleQueue<Outcome>();
   readonly #states = sharedCells(SLOTS);
+  readonly #shared: PoolShared = { states: this.#states, unhandled: this.#unhandled };
   /** Where idle workers sleep (futures/doorbell.ts); [LIVE] counts the workers alive. */
   readonly #bell = sharedCells(BELL_CELLS);
   readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
@@ -341,10 +359,10 @@ export class ThreadPoolExecutor {
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
-    future.states = this.#states;
+    future.shared = this.#shared;
     // Before the dispatch: a spinning worker may run the task and this call settle it before returning.
     future.observed = owned;
-    if (chunked === 0 && args.some((arg) => arg instanceof AbortSignal)) {
+    if (chunked === 0 && hasSignal(args)) {
       // Already aborted: cancelled before any worker can take it.
       if (args.some((arg) => arg instanceof AbortSignal && arg.aborted)) {
         future.cancel();
@@ -675,14 +693,13 @@ export class ThreadPoolExecutor {
    * future.ts) reads `constructor` as it fails: that read is not someone asking.
    */
   #fail(future: PoolFuture<unknown>, error: unknown): void {
-    future.ownReads = 1;
+    ownRead = future;
     try {
       future.setException(error);
     } finally {
-      future.ownReads = 0;
+      ownRead = undefined;
     }
     if (this.#onUnhandled === undefined || future.observed) return;
-    future.unhandled = this.#unhandled;
     this.#unhandled.set(future, error);
   }
 
@@ -693,7 +710,6 @@ export class ThreadPoolExecutor {
     const failed = [...this.#unhandled];
     this.#unhandled.clear();
     for (const [future, error] of failed) {
-      future.unhandled = undefined;
       try {
         hook({ error, future: future as unknown as Future<unknown> });
       } catch (hookError) {
@@ -720,6 +736,12 @@ export class ThreadPoolExecutor {
     this.#shutdown = true;
     this.#sendStops();
   }
+}
+
+/** True if an AbortSignal is among `args` (a loop: no closure per submit). */
+function hasSignal(args: unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) if (args[i] instanceof AbortSignal) return true;
+  return false;
 }
 
 /**
