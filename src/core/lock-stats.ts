@@ -6,14 +6,16 @@
  * The counters are written only by the thread that holds the lock, with plain writes:
  * the lock itself orders them. Each thread counts in an entry of its own (ENTRIES of them;
  * threads beyond share the last, "other threads"), found once per lock handle and thread
- * and then cached by the handle, so that an uncontended acquisition adds one increment.
+ * and then cached by the handle as a Float64 view of the entry's times, so that an
+ * uncontended acquisition adds one increment of a double: no carry to test, exact to 2^53.
+ * (An aligned 8-byte access does not tear on x86-64 or arm64, so a reader on another
+ * thread sees an old or a new count, never a mix.)
  *
  * Layout, from cell STATS_AT of the lock's cells: ENTRIES + 1 entries of ENTRY_CELLS
- * Int32 cells (the entry's first cell is even, so its Float64 pairs are 8-byte aligned):
+ * Int32 cells (the entry's first cell is even, so its Float64 cells are 8-byte aligned):
  *   [0] IDENT      the thread counted here, 0 for a free entry, -1 for "other threads"
- *   [1] ACQ_LO     acquisitions, low 32 bits (unsigned)
- *   [2] ACQ_HI     acquisitions, high bits
- *   [3] CONTENDED  acquisitions that did not get the lock at the first try
+ *   [1] CONTENDED  acquisitions that did not get the lock at the first try
+ *   [2..3] ACQ        Float64: acquisitions
  *   [4..5] WAIT_MAX   Float64: the longest park before an acquisition (ms)
  *   [6..7] WAIT_TOTAL Float64: all parks before acquisitions (ms)
  */
@@ -27,12 +29,12 @@ const ENTRY_CELLS = 8;
 /** How many cells the statistics take. */
 export const STATS_CELLS = (ENTRIES + 1) * ENTRY_CELLS;
 const IDENT = 0;
-/** Offset of the acquisition counter in an entry: a handle caches `entry + ACQ_LO`. */
-export const ACQ_LO = 1;
-const ACQ_HI = 2;
-const CONTENDED = 3;
-const WAIT_MAX = 4;
-const WAIT_TOTAL = 6;
+const CONTENDED = 1;
+/** Where an entry's Float64 times start: [0] ACQ, [1] WAIT_MAX, [2] WAIT_TOTAL of the view. */
+const TIMES = 2;
+const ACQ = 0;
+const WAIT_MAX = 1;
+const WAIT_TOTAL = 2;
 const OTHERS = -1;
 
 /** One thread's share of a lock's use. */
@@ -77,25 +79,26 @@ export function entryOf(cells: Int32Array, ident: number): number {
   return at;
 }
 
-/** Counts one acquisition at entry `at` (holding the lock): `contended` if it waited, `waitedMs` parked. */
-export function countAcquisition(cells: Int32Array, at: number, contended: boolean, waitedMs: number): void {
-  if ((cells[at + ACQ_LO] = (cells[at + ACQ_LO] + 1) | 0) === 0) cells[at + ACQ_HI]++;
+/** The Float64 times of the entry at cell `at`; `times[0]` is the acquisition count, which a handle bumps on its fast path. */
+export function timesOf(cells: Int32Array, at: number): Float64Array {
+  return new Float64Array(cells.buffer, cells.byteOffset + (at + TIMES) * 4, 3);
+}
+
+/** Counts one acquisition at entry `at` (holding the lock), whose `timesOf` is `times`: `contended` if it waited, `waitedMs` parked. */
+export function countAcquisition(cells: Int32Array, at: number, times: Float64Array, contended: boolean, waitedMs: number): void {
+  times[ACQ]++;
   if (!contended) return;
   cells[at + CONTENDED]++;
   if (waitedMs > 0) {
-    const times = new Float64Array(cells.buffer, cells.byteOffset + (at + WAIT_MAX) * 4, 2);
-    if (waitedMs > times[0]) times[0] = waitedMs;
-    times[1] += waitedMs;
+    if (waitedMs > times[WAIT_MAX]) times[WAIT_MAX] = waitedMs;
+    times[WAIT_TOTAL] += waitedMs;
   }
 }
 
 /** How many times the lock has been acquired: its version, which changes with every new holder. */
 export function acquisitionsOf(cells: Int32Array): number {
   let total = 0;
-  for (let e = 0; e <= ENTRIES; e++) {
-    const at = STATS_AT + e * ENTRY_CELLS;
-    total += (Atomics.load(cells, at + ACQ_LO) >>> 0) + Atomics.load(cells, at + ACQ_HI) * 2 ** 32;
-  }
+  for (let e = 0; e <= ENTRIES; e++) total += timesOf(cells, STATS_AT + e * ENTRY_CELLS)[ACQ];
   return total;
 }
 
@@ -110,18 +113,18 @@ export function readStats(cells: Int32Array): LockStats {
     const at = STATS_AT + e * ENTRY_CELLS;
     const ident = Atomics.load(cells, at + IDENT);
     if (ident === 0) continue;
-    const times = new Float64Array(cells.buffer, cells.byteOffset + (at + WAIT_MAX) * 4, 2);
+    const times = timesOf(cells, at);
     const entry: LockThreadStats = {
       ident: ident === OTHERS ? 0 : ident,
       name: ident === OTHERS ? "other threads" : nameOrEnded(ident),
-      acquisitions: (cells[at + ACQ_LO] >>> 0) + cells[at + ACQ_HI] * 2 ** 32,
+      acquisitions: times[ACQ],
       contended: cells[at + CONTENDED],
-      waitMsMax: times[0],
+      waitMsMax: times[WAIT_MAX],
     };
     acquisitions += entry.acquisitions;
     contended += entry.contended;
-    waitMsTotal += times[1];
-    waitMsMax = Math.max(waitMsMax, times[0]);
+    waitMsTotal += times[WAIT_TOTAL];
+    waitMsMax = Math.max(waitMsMax, times[WAIT_MAX]);
     byThread.push(entry);
   }
   return { acquisitions, contended, waitMsTotal, waitMsMax, byThread };

@@ -51,7 +51,7 @@ import { allocateBlock, blockOf, ownBlock, type SharedBlock } from "../core/memo
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { Holdable } from "./holdable.js";
 import { lockState, repr } from "../core/repr.js";
-import { ACQ_LO, acquisitionsOf, countAcquisition, entryOf, readStats, type LockStats } from "../core/lock-stats.js";
+import { acquisitionsOf, countAcquisition, entryOf, readStats, timesOf, type LockStats } from "../core/lock-stats.js";
 import { FLAGS, NAME_AT, cellsWithName, encodeName, labelAt, writeLabel } from "../core/lock-names.js";
 import { isIdentAlive, nameOrEnded } from "../core/thread-table.js";
 import { registerWaitTarget, waitMode, type WaitTargetKind } from "../core/wait-targets.js";
@@ -91,6 +91,9 @@ export interface LockOptions {
   name?: string;
 }
 
+/** A handle's statistics view before its thread's entry is known. */
+const NO_TIMES = new Float64Array(3);
+
 /** @internal Marks the options of the Lock an RLock is built on: it is named "RLock#N". */
 export const FOR_RLOCK: unique symbol = Symbol("weft.forRLock");
 
@@ -100,8 +103,9 @@ export class Lock extends Holdable {
   /** @internal The shared cells; see the layout at the top of this file. */
   readonly cells: Int32Array;
   readonly #fair: boolean;
-  /** The statistics entry this handle counts in (its acquisition cell), valid for #statIdent. */
+  /** The statistics entry this handle counts in, and its Float64 times (`[0]` counts acquisitions), valid for #statIdent. */
   #statAt = 0;
+  #statTimes: Float64Array = NO_TIMES;
   #statIdent = 0;
   /** @internal Set by an RLock: resets its count when an acquisition takes the lock over from a dead holder. */
   _onOwnerDied: (() => void) | undefined = undefined;
@@ -154,22 +158,18 @@ export class Lock extends Holdable {
 
   /** The fast path's statistics: one increment in this thread's entry, once it is known. */
   #count(): void {
-    if (this.#statIdent === currentIdent) {
-      const cells = this.cells;
-      const at = this.#statAt;
-      if ((cells[at] = (cells[at] + 1) | 0) === 0) cells[at + 1]++;
-    } else {
-      this.#counted(false, 0);
-    }
+    if (this.#statIdent === currentIdent) this.#statTimes[0]++;
+    else this.#counted(false, 0);
   }
 
   /** Counts an acquisition (the caller holds the lock): `contended` if it had to wait, `parkedMs` parked. */
   #counted(contended: boolean, parkedMs: number): void {
     if (this.#statIdent !== currentIdent) {
-      this.#statAt = entryOf(this.cells, currentIdent) + ACQ_LO;
+      this.#statAt = entryOf(this.cells, currentIdent);
+      this.#statTimes = timesOf(this.cells, this.#statAt);
       this.#statIdent = currentIdent;
     }
-    countAcquisition(this.cells, this.#statAt - ACQ_LO, contended, parkedMs);
+    countAcquisition(this.cells, this.#statAt, this.#statTimes, contended, parkedMs);
   }
 
   /**
