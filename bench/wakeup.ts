@@ -13,7 +13,7 @@
  * that side parks too, and so on. The "< 2 µs" column says which share of wake-ups were
  * caught by spinning.
  */
-import { Condition, Event, Lock, Thread } from "weft-threads";
+import { Condition, Event, Lock, Thread, configure } from "weft-threads";
 import { BARE_SPIN } from "./bare-futex.js";
 import { latency, now, type Check, type GroupResult, type Latency, type Row } from "./stats.js";
 
@@ -153,6 +153,8 @@ function postMessageB(o: Shared, n: number): Promise<void> {
 
 /** Thread target: side A (returns round trips in µs) or side B of one ping-pong. */
 export async function pingPongThread(kind: Kind, role: "A" | "B", o: Shared, n: number): Promise<Float64Array | null> {
+  // WEFT_BENCH_DETECTION=off: the same ping-pongs with deadlock detection off, to see its share.
+  if (process.env.WEFT_BENCH_DETECTION === "off") configure({ deadlockDetection: false });
   if (role === "B") {
     if (kind === "postMessage") {
       const done = postMessageB(o, n); // subscribed before the gate: no message is lost
