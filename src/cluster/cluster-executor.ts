@@ -306,7 +306,8 @@ export class ClusterExecutor {
       // Where the stream ends now: every event of a job added from here on comes after it.
       const last = (await client.xrevrange(`${PREFIX}:${this.#queueName}:events`, "+", "-", "COUNT", 1)) as [string, string[]][];
       const lastEventId = last.length > 0 ? last[0][0] : "0-0";
-      const events = new QueueEvents(this.#queueName, { connection: link.client(), prefix: PREFIX, lastEventId });
+      // QueueEvents reads on a copy of the client (BullMQ duplicates it, through the link).
+      const events = new QueueEvents(this.#queueName, { connection: client, prefix: PREFIX, lastEventId });
       events.on("error", ignore);
       events.on("active", ({ jobId }) => this.#onActive(jobId));
       events.on("completed", ({ jobId, returnvalue }) => this.#onOutcome(jobId, returnvalue as unknown as Outcome));
@@ -445,6 +446,8 @@ export class ClusterExecutor {
   }
 
   async #closeParts(parts: Parts): Promise<void> {
+    // First no client waits to reconnect (BullMQ's close would park it for ever: connection.ts).
+    await parts.link.settle();
     await Promise.allSettled([parts.events.close(), parts.queue.close()]);
     await parts.link.close();
   }
