@@ -33,7 +33,7 @@ import {
   wait,
   type Future,
 } from "weft-threads";
-import { runFixture } from "./helpers/common.js";
+import { assertClean, runFixture } from "./helpers/common.js";
 import { freePort, startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
 
 const FAST_LOCKS = ["--lock-duration", "2000", "--stalled-interval", "1000"];
@@ -327,6 +327,13 @@ test("Redis gone for good after it answered: pending futures fail with BrokenExe
   assert.throws(() => executor.submit((x: number) => x, 2), BrokenExecutorError);
   await executor.shutdown();
   await idle.shutdown();
+});
+
+test("a program that never shuts its executor down ends on its own once nothing is pending", { timeout: 30_000 }, async () => {
+  const outcome = await runFixture("cluster-no-shutdown.mjs", [redis.url, "weft"], 25_000);
+  assertClean(outcome);
+  assert.match(outcome.stdout, /result 42/);
+  assert.match(outcome.stdout, /results 2,3,4/, "it reconnected after closing its idle connections");
 });
 
 test("weft --help, and a missing --connection, say how to use it", { timeout: 15_000 }, async () => {
