@@ -23,11 +23,11 @@ import { Thread, quietThread } from "../threads/thread.js";
 import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
-import { Future, type DoneCallback } from "./future.js";
+import { Future } from "./future.js";
+import { checkUnhandledHook, UnhandledFailures, WatchedFuture, watchAwaits, type UnhandledFailureHook } from "./unhandled.js";
 import { MapIterator } from "./map-iterator.js";
 import { parseMapArguments, parsePoolOptions, type MapOptions } from "./pool-arguments.js";
 import { BELL_CELLS, LIVE, SPINNER, ring } from "./doorbell.js";
-import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 import { carrierModule } from "../threads/carrier.js";
@@ -36,6 +36,7 @@ import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
 import type { SendableArgs } from "../transport/sendable.js";
 
 export type { MapOptions } from "./pool-arguments.js";
+export type { UnhandledFailure, UnhandledFailureHook } from "./unhandled.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -67,17 +68,6 @@ export interface ThreadPoolOptions {
   onUnhandledFailure?: UnhandledFailureHook;
 }
 
-/** What {@link ThreadPoolOptions.onUnhandledFailure} receives. */
-export interface UnhandledFailure {
-  /** What the task threw (or the `WorkerCrashedError` of its worker). */
-  readonly error: unknown;
-  /** The task's future, failed with `error`. */
-  readonly future: Future<unknown>;
-}
-
-/** See {@link ThreadPoolOptions.onUnhandledFailure}. */
-export type UnhandledFailureHook = (failure: UnhandledFailure) => void;
-
 /** An input of `map`: any iterable or async iterable. */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -105,7 +95,7 @@ interface Worker {
 type QueuedTask = [number, number, unknown[], Chunking?];
 
 /** A pool future: its start and its cancel are decided in shared memory. */
-class PoolFuture<T> extends Future<T> {
+class PoolFuture<T> extends WatchedFuture<T> {
   /** @internal The task id, once handed to the workers (0 while on the submitting side). */
   id = 0;
   /** @internal Its place among the tasks put in the shared queue (modulo 2^32). */
@@ -116,39 +106,6 @@ class PoolFuture<T> extends Future<T> {
   task: QueuedTask | undefined;
   /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
   abortCell: Int32Array | undefined;
-  /**
-   * @internal Someone asked for the outcome, or map owns the future. Asking is any way of
-   * reading it: `await`, `then`/`catch`/`finally`, `Promise.all` and the other combinators
-   * (each reads `constructor`, see below), `result()`, `exception()`, `addDoneCallback`.
-   */
-  observed = false;
-  /** @internal Reads of `constructor` to let pass unnoticed: the future's own handler as it fails. */
-  ownReads = 0;
-  /** @internal The pool's failures nobody asked for, while this future is among them. */
-  unhandled: Map<PoolFuture<unknown>, unknown> | undefined;
-
-  override result(options?: WaitOptions): Promise<T> {
-    if (!this.observed) this.observe();
-    return super.result(options);
-  }
-
-  override exception(options?: WaitOptions): Promise<unknown> {
-    if (!this.observed) this.observe();
-    return super.exception(options);
-  }
-
-  override addDoneCallback(fn: DoneCallback<T>): void {
-    if (!this.observed) this.observe();
-    super.addDoneCallback(fn);
-  }
-
-  /** @internal Marks the outcome as asked for. */
-  observe(): void {
-    this.observed = true;
-    this.unhandled?.delete(this as PoolFuture<unknown>);
-    this.unhandled = undefined;
-  }
-
   override running(): boolean {
     this.#catchUp();
     return super.running();
@@ -184,21 +141,7 @@ class PoolFuture<T> extends Future<T> {
   }
 }
 
-/**
- * As `Future.nativeAwait`, `constructor` reads as `Promise`, so that `await` takes a pool
- * future as the native promise it is. It is a getter: every way of awaiting or chaining a
- * promise reads it (`await` and `Promise.resolve` compare it, `then`, `catch` and `finally`
- * look up the species), so it is also how the pool learns that someone asked for the outcome
- * (`onUnhandledFailure`); the getter costs no measurable time over the data property here.
- */
-Object.defineProperty(PoolFuture.prototype, "constructor", {
-  get(this: PoolFuture<unknown>): PromiseConstructor {
-    if (this.ownReads > 0) this.ownReads--;
-    else if (!this.observed) this.observe();
-    return Promise;
-  },
-  configurable: true,
-});
+watchAwaits(PoolFuture);
 
 /** A pool of worker threads running tasks, with Python's `ThreadPoolExecutor` semantics. */
 export class ThreadPoolExecutor {
@@ -210,9 +153,8 @@ export class ThreadPoolExecutor {
   readonly #maxTasks: number;
   readonly #idleMs: number;
   readonly #resourceLimits: ResourceLimits | undefined;
-  readonly #onUnhandled: UnhandledFailureHook | undefined;
-  /** Failed futures nobody has asked about yet, with their errors (only with an `onUnhandledFailure` hook). */
-  readonly #unhandled = new Map<PoolFuture<unknown>, unknown>();
+  /** Failed futures nobody has asked about yet (`onUnhandledFailure`). */
+  readonly #unhandled: UnhandledFailures;
 
   readonly #tasks = new SimpleQueue<Task>();
   readonly #results = new SimpleQueue<Outcome>();
@@ -249,10 +191,7 @@ export class ThreadPoolExecutor {
     this.#maxTasks = settings.maxTasks;
     this.#idleMs = settings.idleMs;
     this.#resourceLimits = options.resourceLimits;
-    if (options.onUnhandledFailure !== undefined && typeof options.onUnhandledFailure !== "function") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.onUnhandledFailure must be a function, got ${describe(options.onUnhandledFailure)}`);
-    }
-    this.#onUnhandled = options.onUnhandledFailure;
+    this.#unhandled = new UnhandledFailures(checkUnhandledHook(options.onUnhandledFailure, "new ThreadPoolExecutor(options)"));
   }
 
   /**
@@ -666,41 +605,12 @@ export class ThreadPoolExecutor {
       this.#tasks._putNow(STOP);
       ring(this.#bell);
     }
-    this.#reportUnhandled();
+    this.#unhandled.report(this.#prefix);
   }
 
-  /**
-   * Fails a task's future, and remembers it for `onUnhandledFailure` if nobody has asked
-   * about it. The future's own handler (a failed future is never an unhandled rejection,
-   * future.ts) reads `constructor` as it fails: that read is not someone asking.
-   */
+  /** Fails a task's future, remembered for `onUnhandledFailure` if nobody has asked about it. */
   #fail(future: PoolFuture<unknown>, error: unknown): void {
-    future.ownReads = 1;
-    try {
-      future.setException(error);
-    } finally {
-      future.ownReads = 0;
-    }
-    if (this.#onUnhandled === undefined || future.observed) return;
-    future.unhandled = this.#unhandled;
-    this.#unhandled.set(future, error);
-  }
-
-  /** The pool has shut down and its tasks have ended: reports the failures nobody asked about. */
-  #reportUnhandled(): void {
-    const hook = this.#onUnhandled;
-    if (hook === undefined || this.#unhandled.size === 0) return;
-    const failed = [...this.#unhandled];
-    this.#unhandled.clear();
-    for (const [future, error] of failed) {
-      future.unhandled = undefined;
-      try {
-        hook({ error, future: future as unknown as Future<unknown> });
-      } catch (hookError) {
-        const detail = hookError instanceof Error ? (hookError.stack ?? String(hookError)) : inspect(hookError);
-        process.stderr.write(`exception in the onUnhandledFailure hook of ${this.#prefix} for ${future}\n${detail}\n`);
-      }
-    }
+    this.#unhandled.fail(future, error);
   }
 
   /** `what` went wrong; by default, as in Python, an initializer failed. */
