@@ -16,7 +16,7 @@
  */
 import type { ResourceLimits } from "node:worker_threads";
 import { BrokenExecutorError, RuntimeError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, describe, type WaitOptions } from "../core/timeouts.js";
+import { checkOptions, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { allocateBlock, blockOf, ownBlock, releaseBlock, retainBlock } from "../core/memory.js";
 import { Thread, quietThread } from "../threads/thread.js";
