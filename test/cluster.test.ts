@@ -33,7 +33,7 @@ import {
   wait,
   type Future,
 } from "weft-threads";
-import { runFixture } from "./helpers/common.js";
+import { assertClean, runFixture } from "./helpers/common.js";
 import { freePort, startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
 
 const FAST_LOCKS = ["--lock-duration", "2000", "--stalled-interval", "1000"];
@@ -300,18 +300,40 @@ test("no Redis there: futures fail with BrokenExecutorError naming it, nothing h
   assert.match(worker.output(), /cannot connect to Redis at/);
 });
 
-// todo: this future stayed pending in 2 of the last 3 runs (a 30 s timeout; it had passed in
-// every run before them): the link's give-up after `reconnectTimeout` does not always reach
-// the executor. Known open bug of issue 13, kept running so that a fix shows.
-test("Redis gone for good after it answered: pending futures fail with BrokenExecutorError", { timeout: 30_000, todo: "the give-up after reconnectTimeout does not always fail the pending future" }, async () => {
+test("Redis gone for good after it answered: pending futures fail with BrokenExecutorError; shutdown, before and after, does not hang", { timeout: 30_000 }, async () => {
   const own = await startRedis();
+  const { Redis } = await import("ioredis");
+  const client = new Redis(own.url);
+  const waiting = async (queue: string, count: number): Promise<void> => {
+    const deadline = Date.now() + 15_000;
+    while ((await client.llen(`bull:${queue}:wait`)) < count) {
+      if (Date.now() > deadline) throw new Error(`the executor did not add its job to ${queue}`);
+      await sleep(25);
+    }
+  };
   const executor = new ClusterExecutor({ connection: own.url, queue: "gone", reconnectTimeout: 1000 });
   // No worker on this queue: the task waits until the server goes.
   const future = executor.submit((x: number) => x, 1);
-  await sleep(500);
+  // An executor with nothing pending, connected (its one task cancelled), and patient: it is
+  // shut down while Redis is away but not yet given up (its clients wait to reconnect).
+  const idle = new ClusterExecutor({ connection: own.url, queue: "idle", reconnectTimeout: 60_000 });
+  const cancelled = idle.submit((x: number) => x, 1);
+  await waiting("gone", 1);
+  await waiting("idle", 1);
+  assert.equal(cancelled.cancel(), true);
+  client.disconnect();
   await own.stop();
   await assert.rejects(future, (error: Error) => error instanceof BrokenExecutorError && /lost the connection to Redis/.test(error.message));
+  assert.throws(() => executor.submit((x: number) => x, 2), BrokenExecutorError);
   await executor.shutdown();
+  await idle.shutdown();
+});
+
+test("a program that never shuts its executor down ends on its own once nothing is pending", { timeout: 30_000 }, async () => {
+  const outcome = await runFixture("cluster-no-shutdown.mjs", [redis.url, "weft"], 25_000);
+  assertClean(outcome);
+  assert.match(outcome.stdout, /result 42/);
+  assert.match(outcome.stdout, /results 2,3,4/, "it reconnected after closing its idle connections");
 });
 
 test("weft --help, and a missing --connection, say how to use it", { timeout: 15_000 }, async () => {

@@ -105,3 +105,20 @@ test("two children talk through a Pipe whose ends were sent to each", T, async (
   await Promise.all([sender.join(), receiver.join()]);
   assert.deepEqual([sender.exitCode, receiver.exitCode], [0, 0]);
 });
+
+test("send(): a Connection inside a message is a TypeError naming its path (it travels in a Process's args only); nothing is sent", T, async () => {
+  const [a, b] = Pipe();
+  const [c, d] = Pipe();
+  assert.throws(() => a.send({ reply: [1, c] }), (error: Error) => {
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /^obj\.reply\[1\]: a Connection cannot travel inside a message .*pass it to the Process in its args/);
+    return true;
+  });
+  assert.throws(() => a.send(new Map([["end", d]])), /: obj\.get\("end"\): a Connection cannot travel/);
+  assert.throws(() => a.send({ callback: () => 1 }), /: obj\.callback: functions cannot be sent to another process/);
+  a.send("after");
+  assert.equal(await b.recv(), "after", "the refused messages were not sent");
+  c.send("still mine");
+  assert.equal(await d.recv(), "still mine", "the Connection stays usable here");
+  for (const end of [a, b, c, d]) end.close();
+});

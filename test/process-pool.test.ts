@@ -24,6 +24,7 @@ import {
   WorkerCrashedError,
   asCompleted,
   wait,
+  type UnhandledFailure,
 } from "weft-threads";
 
 const T = { timeout: 30_000 };
@@ -236,4 +237,29 @@ test("the worker processes exit when their parent is killed with SIGKILL (no orp
   const pids = pidsOf(outcome.stdout);
   assert.equal(pids.length, 2, outcome.stdout);
   assert.ok(await gone(pids, 10_000), `orphans still running: ${pids.filter(alive)}`);
+});
+
+test("onUnhandledFailure: at shutdown, reports each failed task nobody asked about (a crashed one too), never map's or an awaited one", T, async () => {
+  const reported: UnhandledFailure[] = [];
+  const own = new ProcessPoolExecutor({ maxWorkers: 1, onUnhandledFailure: (failure) => reported.push(failure) });
+  const fail = (tag: string): never => {
+    throw new RangeError(`failed: ${tag}`);
+  };
+  const ignored = own.submit(fail, "ignored");
+  const awaited = own.submit(fail, "awaited");
+  const withCallback = own.submit(fail, "callback");
+  withCallback.addDoneCallback(() => {});
+  const crashed = own.submit(() => process.exit(3));
+  const succeeded = own.submit((x: number) => x, 1);
+  await assert.rejects(Promise.resolve(awaited), RangeError);
+  await assert.rejects(own.map(fail, ["in map"]).next(), RangeError);
+  const { notDone } = await wait([ignored, withCallback, crashed, succeeded], { timeout: 25_000 }); // wait() is not asking
+  assert.equal(notDone.size, 0);
+  assert.equal(reported.length, 0, "nothing is reported before the pool shuts down");
+  await own.shutdown();
+  assert.deepEqual(reported.map((failure) => failure.future), [ignored, crashed], reported.map((failure) => String(failure.error)).join("; "));
+  assert.ok(reported[0].error instanceof RangeError);
+  assert.match((reported[0].error as Error).message, /failed: ignored/);
+  assert.ok(reported[1].error instanceof WorkerCrashedError);
+  assert.throws(() => new ProcessPoolExecutor({ onUnhandledFailure: "log" as never }), /options\.onUnhandledFailure must be a function/);
 });

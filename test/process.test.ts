@@ -159,6 +159,15 @@ test("joinSync() on the main thread, where allowed, waits and honours its timeou
   assert.deepEqual(lines(outcome.stdout), ["after timeout: alive true exitCode null", "after join: alive false exitCode 7"]);
 });
 
+test("joinSync() where no /proc shows a child's end (macOS, Windows): a RuntimeError naming join(), which works", TF, async () => {
+  const outcome = await runFixture("process-joinsync-elsewhere.mjs", [], 50_000);
+  assertClean(outcome);
+  assert.deepEqual(lines(outcome.stdout), [
+    "RuntimeError: Process.joinSync() needs Linux's /proc to see a child's end while this thread blocks (darwin has no /proc); use `await process.join()`",
+    "after join: exitCode 5",
+  ]);
+});
+
 test("what a child prints comes out before join() resolves; a throw prints 'Process NAME:' and the stack", TF, async () => {
   const outcome = await runFixture("process-output.mjs", [], 50_000);
   assertClean(outcome);

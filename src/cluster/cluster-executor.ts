@@ -23,6 +23,11 @@
  * started that many times fails it with WorkerCrashedError. A task that throws fails at
  * once, unless `retries` asks BullMQ to run it again. See cluster/wire.ts for what a job
  * carries.
+ *
+ * An executor with nothing pending for a moment (IDLE_MS) closes its connections, and opens
+ * them again at the next submit: so a program that never calls `shutdown()` still ends once
+ * its work is done, as a Python program with an executor does. BullMQ's event reader keeps
+ * a timer and a socket alive for as long as it runs, so parking it is the only way.
  */
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
@@ -88,6 +93,8 @@ const SWEEP_MS = 2000;
 const SWEEP_MAX = 10_000;
 /** How long finished jobs stay in Redis (s): long enough for a sweep to find an outcome whose event was missed. */
 const KEEP_FINISHED = { age: 3600 };
+/** Nothing pending this long: the connections close until the next submit (ms). */
+const IDLE_MS = 1000;
 /** How long a job whose add failed (the connection dropped) waits before it is tried again (ms). */
 const READD_MS = 500;
 
@@ -111,6 +118,9 @@ export class ClusterExecutor {
   readonly #descriptors = new WeakMap<AnyFunction, TargetDescriptor>();
   #opening: Promise<Parts> | undefined;
   #parts: Parts | undefined;
+  /** The connections of an idle executor closing (see the top of this file). */
+  #parking: Promise<void> = Promise.resolve();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #shutdown = false;
   #broken: BrokenExecutorError | undefined;
   #closing: Promise<void> | undefined;
@@ -293,6 +303,7 @@ export class ClusterExecutor {
   /** Loads BullMQ, connects, and starts reading events from the stream's current end (once). */
   #open(): Promise<Parts> {
     this.#opening ??= (async () => {
+      await this.#parking;
       const modules = await loadClusterModules("ClusterExecutor");
       if (this.#broken !== undefined) throw this.#broken;
       const link = new RedisLink(modules, this.#connection, (error) => this.#break(error), this.#reconnectLimit);
@@ -306,7 +317,8 @@ export class ClusterExecutor {
       // Where the stream ends now: every event of a job added from here on comes after it.
       const last = (await client.xrevrange(`${PREFIX}:${this.#queueName}:events`, "+", "-", "COUNT", 1)) as [string, string[]][];
       const lastEventId = last.length > 0 ? last[0][0] : "0-0";
-      const events = new QueueEvents(this.#queueName, { connection: link.client(), prefix: PREFIX, lastEventId });
+      // QueueEvents reads on a copy of the client (BullMQ duplicates it, through the link).
+      const events = new QueueEvents(this.#queueName, { connection: client, prefix: PREFIX, lastEventId });
       events.on("error", ignore);
       events.on("active", ({ jobId }) => this.#onActive(jobId));
       events.on("completed", ({ jobId, returnvalue }) => this.#onOutcome(jobId, returnvalue as unknown as Outcome));
@@ -376,6 +388,20 @@ export class ClusterExecutor {
     if (this.#entries.size > 0) return;
     this.#resolveAllDone?.();
     if (this.#shutdown) void this.#close();
+    else if (this.#idleTimer === undefined) {
+      this.#idleTimer = setTimeout(() => this.#park(), IDLE_MS);
+      this.#idleTimer.unref();
+    } else this.#idleTimer.refresh();
+  }
+
+  /** Nothing pending for IDLE_MS: closes the connections; the next submit opens new ones. */
+  #park(): void {
+    const parts = this.#parts;
+    if (parts === undefined || this.#entries.size > 0 || this.#batch.length > 0 || this.#shutdown || this.#broken !== undefined) return;
+    this.#parts = undefined;
+    this.#opening = undefined;
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    this.#parking = this.#closeParts(parts).catch(ignore);
   }
 
   /**
@@ -437,6 +463,8 @@ export class ClusterExecutor {
   #close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+      if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+      await this.#parking;
       let parts = this.#parts;
       if (parts === undefined && this.#opening !== undefined) parts = await this.#opening.catch(() => this.#parts);
       if (parts !== undefined) await this.#closeParts(parts);
@@ -445,6 +473,8 @@ export class ClusterExecutor {
   }
 
   async #closeParts(parts: Parts): Promise<void> {
+    // First no client waits to reconnect (BullMQ's close would park it for ever: connection.ts).
+    await parts.link.settle();
     await Promise.allSettled([parts.events.close(), parts.queue.close()]);
     await parts.link.close();
   }

@@ -7,7 +7,17 @@
  * would leave every future pending for ever. Here a server that never answered is given
  * up after a few quick tries (a bad connection string fails in about a second), and one
  * that answered before is waited for up to `reconnectLimit` ms (a restart takes a moment)
- * before the link reports itself gone. All clients of one link share that fate.
+ * before the link reports itself gone. All clients of one link share that fate, BullMQ's
+ * own copies included: a client's `duplicate()` (what BullMQ calls for its blocking reads)
+ * is made by the link too.
+ *
+ * Ending a client is delicate. ioredis's `disconnect()` on a client that waits to reconnect
+ * (status "reconnecting", no socket) clears its retry timer and emits neither "close" nor
+ * "end": the client is parked there for ever, and whatever awaits its end (BullMQ's
+ * `close()` does) waits for ever too (BullMQ's issue #4585). So a link that gives up, or
+ * closes, never disconnects a reconnecting client: it makes every further retry refuse,
+ * and the client ends at its next try (within a second). {@link RedisLink.settle} waits
+ * for that, so that BullMQ's own close finds every client either live or ended.
  */
 import type { Redis, RedisOptions } from "ioredis";
 import type { ClusterModules } from "./load.js";
@@ -91,16 +101,19 @@ export class RedisLink {
     return this.#gone;
   }
 
-  /** A new client (BullMQ wants one per Queue, Worker and QueueEvents). */
-  client(): Redis {
+  /** A new client (BullMQ wants one per Queue, Worker and QueueEvents); `extra` overrides options (a duplicate's name). */
+  client(extra: Partial<RedisOptions> = {}): Redis {
     const options: RedisOptions = {
       connectTimeout: 3000,
       ...(typeof this.#connection === "string" ? {} : (this.#connection as RedisOptions)),
+      ...extra,
       maxRetriesPerRequest: null,
       retryStrategy: (times) => this.#retry(times),
     };
     const { Redis: RedisClass } = this.#modules.ioredis;
     const client = typeof this.#connection === "string" ? new RedisClass(this.#connection, options) : new RedisClass(options);
+    // BullMQ duplicates a client for each blocking reader: the copy belongs to the link too.
+    client.duplicate = (override?: Partial<RedisOptions>) => this.client({ ...extra, ...override });
     let lost = false;
     client.on("error", (error: Error) => {
       this.#lastError = error;
@@ -110,6 +123,11 @@ export class RedisLink {
       lost = this.#everReady;
     });
     client.on("ready", () => {
+      // A server back after the link gave up or closed: this client goes too (it has a socket, so it ends).
+      if (this.#gone !== undefined || this.#closing) {
+        client.disconnect();
+        return;
+      }
       this.#everReady = true;
       this.#downSince = 0;
       if (lost) this.onReconnect?.();
@@ -120,16 +138,28 @@ export class RedisLink {
     return client;
   }
 
-  /** Closes every client (quietly: a link closing on purpose is not gone). */
-  async close(): Promise<void> {
+  /**
+   * Refuses every further retry and resolves once no client waits to reconnect: each is
+   * live or has ended (see the top of this file). What closes BullMQ's objects calls this
+   * first, so that their `close()` never meets a parked client.
+   */
+  async settle(): Promise<void> {
     this.#closing = true;
+    await Promise.all([...this.#clients].map((client) => (isLive(client) ? undefined : ended(client))));
+  }
+
+  /** Closes every client (quietly: a link closing on purpose is not gone); resolves once all have ended. */
+  async close(): Promise<void> {
+    await this.settle();
     await Promise.all(
       [...this.#clients].map(async (client) => {
+        const end = ended(client);
         try {
           await client.quit();
         } catch {
-          client.disconnect();
+          if (isLive(client)) client.disconnect();
         }
+        await end;
       }),
     );
   }
@@ -149,11 +179,23 @@ export class RedisLink {
 
   #giveUp(error: Error): null {
     this.#gone = error;
-    // Every client goes with it: a half-connected executor would leave futures waiting.
+    // Every client goes with it: a half-connected executor would leave futures waiting. A
+    // live one is disconnected; a reconnecting one ends at its next retry, which refuses.
     queueMicrotask(() => {
-      for (const client of this.#clients) client.disconnect();
+      for (const client of this.#clients) if (isLive(client)) client.disconnect();
       this.#onGone(error);
     });
     return null;
   }
+}
+
+/** Whether a client has a socket (or is making one): `disconnect()` ends it for real. */
+function isLive(client: Redis): boolean {
+  return client.status !== "reconnecting" && client.status !== "end" && client.status !== "close";
+}
+
+/** Resolves once the client has ended. */
+function ended(client: Redis): Promise<void> {
+  if (client.status === "end") return Promise.resolve();
+  return new Promise((resolve) => client.once("end", () => resolve()));
 }

@@ -106,6 +106,8 @@ export async function startWorker(options: ClusterWorkerOptions): Promise<Cluste
   const stop = (force: boolean): Promise<void> => {
     stopping ??= (async () => {
       try {
+        // No client waits to reconnect when BullMQ closes (it would park it for ever: connection.ts).
+        await link.settle();
         await worker.close(force);
         await pool.shutdown({ wait: !force });
         await link.close();

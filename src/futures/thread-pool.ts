@@ -16,18 +16,18 @@
  */
 import type { ResourceLimits } from "node:worker_threads";
 import { BrokenExecutorError, RuntimeError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, describe, type WaitOptions } from "../core/timeouts.js";
+import { checkOptions, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { allocateBlock, blockOf, ownBlock, releaseBlock, retainBlock } from "../core/memory.js";
 import { Thread, quietThread } from "../threads/thread.js";
 import { checkSendable } from "../transport/encode.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
-import { Future, type DoneCallback } from "./future.js";
+import { Future } from "./future.js";
+import { checkUnhandledHook, UnhandledFailures, WatchedFuture, watchAwaits, type UnhandledFailureHook } from "./unhandled.js";
 import { MapIterator } from "./map-iterator.js";
 import { parseMapArguments, parsePoolOptions, type MapOptions } from "./pool-arguments.js";
 import { BELL_CELLS, LIVE, SPINNER, ring } from "./doorbell.js";
-import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
 import { carrierModule } from "../threads/carrier.js";
@@ -36,6 +36,7 @@ import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
 import type { SendableArgs } from "../transport/sendable.js";
 
 export type { MapOptions } from "./pool-arguments.js";
+export type { UnhandledFailure, UnhandledFailureHook } from "./unhandled.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -67,17 +68,6 @@ export interface ThreadPoolOptions {
   onUnhandledFailure?: UnhandledFailureHook;
 }
 
-/** What {@link ThreadPoolOptions.onUnhandledFailure} receives. */
-export interface UnhandledFailure {
-  /** What the task threw (or the `WorkerCrashedError` of its worker). */
-  readonly error: unknown;
-  /** The task's future, failed with `error`. */
-  readonly future: Future<unknown>;
-}
-
-/** See {@link ThreadPoolOptions.onUnhandledFailure}. */
-export type UnhandledFailureHook = (failure: UnhandledFailure) => void;
-
 /** An input of `map`: any iterable or async iterable. */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -104,72 +94,29 @@ interface Worker {
 /** A task as the workers get it, its id set at dispatch. */
 type QueuedTask = [number, number, unknown[], Chunking?];
 
-/** What every future of one pool refers to (one object per pool, not two fields per future). */
-interface PoolShared {
-  /** The task state cells (futures/protocol.ts). */
-  readonly states: Int32Array;
-  /** The pool's failures nobody asked for yet (only with an `onUnhandledFailure` hook). */
-  readonly unhandled: Map<PoolFuture<unknown>, unknown>;
-}
-
-/**
- * The future whose own failure handler is reading `constructor` right now (see `#fail`):
- * that read is not someone asking for the outcome.
- */
-let ownRead: PoolFuture<unknown> | undefined;
-
 /**
  * A pool future: its start and its cancel are decided in shared memory. Its fields are few
  * on purpose: a burst of submits keeps every pending future alive through young-generation
  * collections, which copy each one (see Future's constructor).
  */
-class PoolFuture<T> extends Future<T> {
+class PoolFuture<T> extends WatchedFuture<T> {
   /** @internal The task id, once handed to the workers (0 while on the submitting side). */
   id = 0;
   /** @internal Its place among the tasks put in the shared queue (modulo 2^32). */
   seq = 0;
-  /** @internal */
-  shared: PoolShared | undefined;
+  /** @internal The pool's task state cells. */
+  states: Int32Array | undefined;
   /** @internal The task to hand to the workers, kept on the future until it is dispatched (no wrapper object per task). */
   task: QueuedTask | undefined;
   /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
   abortCell: Int32Array | undefined;
-  /**
-   * @internal Someone asked for the outcome, or map owns the future. Asking is any way of
-   * reading it: `await`, `then`/`catch`/`finally`, `Promise.all` and the other combinators
-   * (each reads `constructor`, see below), `result()`, `exception()`, `addDoneCallback`.
-   */
-  observed = false;
-
-  override result(options?: WaitOptions): Promise<T> {
-    if (!this.observed) this.observe();
-    return super.result(options);
-  }
-
-  override exception(options?: WaitOptions): Promise<unknown> {
-    if (!this.observed) this.observe();
-    return super.exception(options);
-  }
-
-  override addDoneCallback(fn: DoneCallback<T>): void {
-    if (!this.observed) this.observe();
-    super.addDoneCallback(fn);
-  }
-
-  /** @internal Marks the outcome as asked for. */
-  observe(): void {
-    this.observed = true;
-    const unhandled = this.shared?.unhandled;
-    if (unhandled !== undefined && unhandled.size > 0) unhandled.delete(this as PoolFuture<unknown>);
-  }
-
   override running(): boolean {
     this.#catchUp();
     return super.running();
   }
 
   override cancel(): boolean {
-    const states = this.shared?.states;
+    const states = this.states;
     if (states !== undefined && this.id !== 0 && !this.done()) {
       const slot = this.id & (SLOTS - 1);
       const pending = stateWord(this.id, PENDING);
@@ -187,7 +134,7 @@ class PoolFuture<T> extends Future<T> {
    */
   override toString(): string {
     const shown = super.toString();
-    const states = this.shared?.states;
+    const states = this.states;
     if (!shown.endsWith(" state=pending>") || states === undefined || this.id === 0) return shown;
     if (Atomics.load(states, this.id & (SLOTS - 1)) !== stateWord(this.id, RUNNING)) return shown;
     return `${shown.slice(0, -"pending>".length)}running>`;
@@ -195,27 +142,13 @@ class PoolFuture<T> extends Future<T> {
 
   /** Mirrors a worker's start into the local state. */
   #catchUp(): void {
-    const states = this.shared?.states;
+    const states = this.states;
     if (states === undefined || this.id === 0 || this.done() || super.running()) return;
     if (Atomics.load(states, this.id & (SLOTS - 1)) === stateWord(this.id, RUNNING)) this.setRunningOrNotifyCancel();
   }
 }
 
-/**
- * As `Future.nativeAwait`, `constructor` reads as `Promise`, so that `await` takes a pool
- * future as the native promise it is. It is a getter: every way of awaiting or chaining a
- * promise reads it (`await` and `Promise.resolve` compare it, `then`, `catch` and `finally`
- * look up the species), so it is also how the pool learns that someone asked for the outcome
- * (`onUnhandledFailure`); the getter costs no measurable time over the data property here.
- */
-Object.defineProperty(PoolFuture.prototype, "constructor", {
-  get(this: PoolFuture<unknown>): PromiseConstructor {
-    if (ownRead === this) ownRead = undefined;
-    else if (!this.observed) this.observe();
-    return Promise;
-  },
-  configurable: true,
-});
+watchAwaits(PoolFuture);
 
 /** A pool of worker threads running tasks, with Python's `ThreadPoolExecutor` semantics. */
 export class ThreadPoolExecutor {
@@ -227,14 +160,12 @@ export class ThreadPoolExecutor {
   readonly #maxTasks: number;
   readonly #idleMs: number;
   readonly #resourceLimits: ResourceLimits | undefined;
-  readonly #onUnhandled: UnhandledFailureHook | undefined;
-  /** Failed futures nobody has asked about yet, with their errors (only with an `onUnhandledFailure` hook). */
-  readonly #unhandled = new Map<PoolFuture<unknown>, unknown>();
+  /** Failed futures nobody has asked about yet (`onUnhandledFailure`). */
+  readonly #unhandled: UnhandledFailures;
 
   readonly #tasks = new SimpleQueue<Task>();
   readonly #results = new SimpleQueue<Outcome>();
   readonly #states = sharedCells(SLOTS);
-  readonly #shared: PoolShared = { states: this.#states, unhandled: this.#unhandled };
   /** Where idle workers sleep (futures/doorbell.ts); [LIVE] counts the workers alive. */
   readonly #bell = sharedCells(BELL_CELLS);
   readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
@@ -267,10 +198,7 @@ export class ThreadPoolExecutor {
     this.#maxTasks = settings.maxTasks;
     this.#idleMs = settings.idleMs;
     this.#resourceLimits = options.resourceLimits;
-    if (options.onUnhandledFailure !== undefined && typeof options.onUnhandledFailure !== "function") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.onUnhandledFailure must be a function, got ${describe(options.onUnhandledFailure)}`);
-    }
-    this.#onUnhandled = options.onUnhandledFailure;
+    this.#unhandled = new UnhandledFailures(checkUnhandledHook(options.onUnhandledFailure, "new ThreadPoolExecutor(options)"));
   }
 
   /**
@@ -359,7 +287,7 @@ export class ThreadPoolExecutor {
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const index = this.#indexOf(target);
     const future = new PoolFuture<unknown>();
-    future.shared = this.#shared;
+    future.states = this.#states;
     // Before the dispatch: a spinning worker may run the task and this call settle it before returning.
     future.observed = owned;
     if (chunked === 0 && hasSignal(args)) {
@@ -684,39 +612,12 @@ export class ThreadPoolExecutor {
       this.#tasks._putNow(STOP);
       ring(this.#bell);
     }
-    this.#reportUnhandled();
+    this.#unhandled.report(this.#prefix);
   }
 
-  /**
-   * Fails a task's future, and remembers it for `onUnhandledFailure` if nobody has asked
-   * about it. The future's own handler (a failed future is never an unhandled rejection,
-   * future.ts) reads `constructor` as it fails: that read is not someone asking.
-   */
+  /** Fails a task's future, remembered for `onUnhandledFailure` if nobody has asked about it. */
   #fail(future: PoolFuture<unknown>, error: unknown): void {
-    ownRead = future;
-    try {
-      future.setException(error);
-    } finally {
-      ownRead = undefined;
-    }
-    if (this.#onUnhandled === undefined || future.observed) return;
-    this.#unhandled.set(future, error);
-  }
-
-  /** The pool has shut down and its tasks have ended: reports the failures nobody asked about. */
-  #reportUnhandled(): void {
-    const hook = this.#onUnhandled;
-    if (hook === undefined || this.#unhandled.size === 0) return;
-    const failed = [...this.#unhandled];
-    this.#unhandled.clear();
-    for (const [future, error] of failed) {
-      try {
-        hook({ error, future: future as unknown as Future<unknown> });
-      } catch (hookError) {
-        const detail = hookError instanceof Error ? (hookError.stack ?? String(hookError)) : inspect(hookError);
-        process.stderr.write(`exception in the onUnhandledFailure hook of ${this.#prefix} for ${future}\n${detail}\n`);
-      }
-    }
+    this.#unhandled.fail(future, error);
   }
 
   /** `what` went wrong; by default, as in Python, an initializer failed. */

@@ -19,7 +19,8 @@ import { deadlineOf, remaining } from "../core/timeouts.js";
 import { settleWithin } from "../core/wait.js";
 import { isChildProcess } from "../core/identity.js";
 import { BYTES, CLOSE, Link, OBJECT } from "./link.js";
-import { registerProcessTransfer, type ChildRef } from "./process-args.js";
+import { crossProcessRefusal, registerProcessTransfer, type ChildRef } from "./process-args.js";
+import { checkProcessSendable } from "./process-pool-sendable.js";
 import { onChildStart } from "./process.js";
 import { LINK_FD } from "./spare.js";
 
@@ -86,9 +87,15 @@ export class Connection {
     return this.#closed;
   }
 
-  /** Sends `value` (structured-clone rules, as `v8.serialize`) to the other end. */
+  /**
+   * Sends `value` (structured-clone rules, as `v8.serialize`) to the other end. What cannot
+   * arrive there working is a `TypeError` naming its path (`obj.reply: ...`), nothing sent:
+   * a function, shared memory, or a Connection (an end moves to a process in its `args`
+   * only; inside a message it would arrive as an empty object).
+   */
   send(value: unknown): void {
     this.#checkWritable("send()");
+    checkProcessSendable(value, "obj", messageRefusal);
     let body: Buffer;
     try {
       body = serialize(value);
@@ -358,6 +365,14 @@ onChildStart(({ id, vessel }) => {
   );
   childLinks.set(id, link);
 });
+
+/** What a message cannot carry: what no process may receive, and a Connection (see `send`). */
+function messageRefusal(value: unknown): string | undefined {
+  if (value instanceof Connection) {
+    return "a Connection cannot travel inside a message (it would arrive as an empty object): pass it to the Process in its args, or send data and make the Pipe there";
+  }
+  return crossProcessRefusal(value);
+}
 
 /** The id of the other end of the end `id` (ends are made in pairs of consecutive ids). */
 function peerOf(id: number): number {

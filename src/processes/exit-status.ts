@@ -5,13 +5,22 @@
  * An ended child stays a zombie until its parent reaps it, and on Linux the kernel shows
  * a zombie's wait status in /proc/PID/stat (field 52, `exit_code`, since Linux 3.5), so
  * the blocked thread polls it with a growing pause. The event loop reaps the child later
- * and delivers the same end through 'exit'.
+ * and delivers the same end through 'exit'. Elsewhere (macOS, Windows: no /proc, and no
+ * portable way to see a child's end from a thread whose event loop is blocked; a zombie
+ * still answers `kill(pid, 0)`) `joinSync()` is a clear `RuntimeError` that names `join()`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 
-/** Whether this platform lets a blocked thread see a child's end (Linux's /proc). */
-export const canWatchExitSync: boolean = process.platform === "linux";
+/**
+ * Whether a blocked thread can see a child's end here: Linux with /proc mounted. Checked,
+ * not assumed from the platform's name: without /proc every child would read as reaped
+ * already, and `joinSync()` would return while the child runs.
+ */
+export const canWatchExitSync: boolean = process.platform === "linux" && existsSync("/proc/self/stat");
+
+/** Why {@link canWatchExitSync} is false, for the error that says so. */
+export const exitWatchMissing: string = process.platform === "linux" ? "/proc is not mounted here" : `${process.platform} has no /proc`;
 
 /**
  * The child's exit code as `Process.exitCode` gives it (negative signal number if a

@@ -1,14 +1,15 @@
 /**
  * A ProcessPoolExecutor's future: weft's Future, carrying its task until a child process
  * has reported on it, so that a task can be handed to another process if the one it was
- * sent to died before starting it.
+ * sent to died before starting it. A WatchedFuture: it knows whether anyone asked for its
+ * outcome (`onUnhandledFailure`; futures/unhandled.ts), and is native-awaitable.
  */
-import { Future } from "../futures/future.js";
+import { WatchedFuture, watchAwaits } from "../futures/unhandled.js";
 
 /** How a task's `args` are called (futures/protocol.ts): once (0), once per item, once per item spread. */
 export type Chunking = 0 | 1 | 2;
 
-export class ProcessFuture<T = unknown> extends Future<T> {
+export class ProcessFuture<T = unknown> extends WatchedFuture<T> {
   /** @internal The index the children know the target by. */
   targetIndex = 0;
   /** @internal The arguments, or for a chunk its items; dropped once the task is done. */
@@ -19,4 +20,4 @@ export class ProcessFuture<T = unknown> extends Future<T> {
   batch = 0;
 }
 
-Future.nativeAwait(ProcessFuture);
+watchAwaits(ProcessFuture);

@@ -34,6 +34,7 @@ import type { Future } from "../futures/future.js";
 import { MapIterator } from "../futures/map-iterator.js";
 import { parseMapArguments, parsePoolOptions, type MapOptions } from "../futures/pool-arguments.js";
 import type { MapInput, MapInputs } from "../futures/thread-pool.js";
+import { checkUnhandledHook, UnhandledFailures, type UnhandledFailureHook } from "../futures/unhandled.js";
 import { CHUNK, CHUNK_SPREAD } from "../futures/protocol.js";
 import { ProcessFuture, type Chunking } from "./process-pool-future.js";
 import { OK } from "./process-pool-protocol.js";
@@ -61,6 +62,13 @@ export interface ProcessPoolOptions {
    * (Node's `--max-old-space-size` and `--stack-size`); the other limits have no flag.
    */
   resourceLimits?: Pick<ResourceLimits, "maxOldGenerationSizeMb" | "stackSizeMb">;
+  /**
+   * Called once for each task that failed and whose failure nobody asked for, once the pool
+   * has shut down and its last task has ended: as `ThreadPoolExecutor`'s (Python's
+   * excepthook for pool tasks). Tasks of `map` and `BrokenExecutorError` failures are never
+   * reported. Default: none.
+   */
+  onUnhandledFailure?: UnhandledFailureHook;
 }
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -83,6 +91,8 @@ export class ProcessPoolExecutor {
   readonly #maxTasks: number;
   readonly #idleMs: number;
   readonly #execArgv: string[];
+  /** Failed futures nobody has asked about yet (`onUnhandledFailure`). */
+  readonly #unhandled: UnhandledFailures;
 
   /** Tasks not yet sent, oldest first, from `#pendingHead` (cancelled ones are skipped as they come up). */
   #pending: ProcessFuture[] = [];
@@ -115,6 +125,7 @@ export class ProcessPoolExecutor {
     this.#maxTasks = settings.maxTasks;
     this.#idleMs = settings.idleMs;
     this.#execArgv = childExecArgv(limitFlags(options.resourceLimits));
+    this.#unhandled = new UnhandledFailures(checkUnhandledHook(options.onUnhandledFailure, "new ProcessPoolExecutor(options)"));
   }
 
   /**
@@ -148,7 +159,7 @@ export class ProcessPoolExecutor {
     const spread = iterables.length > 1;
     const chunking: Chunking = chunksize === 1 ? 0 : spread ? CHUNK_SPREAD : CHUNK;
     const submit = (items: unknown[]): ProcessFuture =>
-      this.#submit(target, chunking !== 0 ? [items] : spread ? (items[0] as unknown[]) : items, chunking);
+      this.#submit(target, chunking !== 0 ? [items] : spread ? (items[0] as unknown[]) : items, chunking, true);
     // The batch goes out once per turn of the event loop (#queueFlush): nothing to ring.
     return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal, wake: noop });
   }
@@ -197,12 +208,14 @@ export class ProcessPoolExecutor {
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
   }
 
-  #submit(target: AnyFunction | ModuleTarget, args: unknown[], chunking: Chunking): ProcessFuture {
+  /** `owned`: map's task, whose failure the iteration reports (never `onUnhandledFailure`). */
+  #submit(target: AnyFunction | ModuleTarget, args: unknown[], chunking: Chunking, owned = false): ProcessFuture {
     this.#checkOpen();
     const index = this.#indexOf(target);
     if (chunking === 0) checkProcessArgs(args, "args");
     else checkProcessArgs(args[0] as unknown[], "args");
     const future = new ProcessFuture();
+    future.observed = owned;
     future.targetIndex = index;
     future.args = args;
     future.chunking = chunking;
@@ -395,11 +408,13 @@ export class ProcessPoolExecutor {
     }
   }
 
-  #settle(future: ProcessFuture, ok: boolean, value: unknown): void {
+  /** `report`: a failure nobody asks about goes to `onUnhandledFailure` (not the pool's breaking). */
+  #settle(future: ProcessFuture, ok: boolean, value: unknown, report = true): void {
     future.args = undefined;
     if (!future.done()) {
       if (!future.running()) future.setRunningOrNotifyCancel();
       if (ok) future.setResult(value);
+      else if (report) this.#unhandled.fail(future, value);
       else future.setException(value);
     }
     this.#taskEnded();
@@ -447,8 +462,10 @@ export class ProcessPoolExecutor {
     }
   }
 
+  /** Shut down and nothing left to run: the processes go, and the failures nobody asked about are reported. */
   #stopWorkers(): void {
     for (const worker of this.#workers) worker.stop();
+    this.#unhandled.report(this.#prefix);
   }
 
   /** Holds the event loop while tasks are unfinished or a shutdown waits for the processes to go. */
@@ -468,7 +485,7 @@ export class ProcessPoolExecutor {
     for (const future of failed) {
       if (future.done()) continue;
       future.onCancel = undefined;
-      this.#settle(future, false, new BrokenExecutorError(this.#broken.message));
+      this.#settle(future, false, new BrokenExecutorError(this.#broken.message), false);
     }
     this.#shutdown = true;
     for (const worker of this.#workers) worker.kill();

@@ -20,7 +20,7 @@ import { settleWithin } from "../core/wait.js";
 import { bootstrappingModule, describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import type { SendableArgs } from "../transport/sendable.js";
 import { currentProcess, nextChildIdentity, type ProcessHandle } from "./current.js";
-import { canWatchExitSync, exitStatusOf, signalExitCode } from "./exit-status.js";
+import { canWatchExitSync, exitStatusOf, exitWatchMissing, signalExitCode } from "./exit-status.js";
 import { encodeForProcess } from "./process-args.js";
 import type { RunMessage } from "./protocol.js";
 import { prepareSpare, stopAtParentExit, takeVessel, whenSpareReady, type Vessel } from "./spare.js";
@@ -215,7 +215,9 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
     this.#checkJoinable();
     assertMayBlock("Process.joinSync()", "process.join()", options);
     if (this.#ended) return;
-    if (!canWatchExitSync) throw new RuntimeError(`Process.joinSync() needs Linux's /proc to see a child's end; use \`await process.join()\``);
+    if (!canWatchExitSync) {
+      throw new RuntimeError(`Process.joinSync() needs Linux's /proc to see a child's end while this thread blocks (${exitWatchMissing}); use \`await process.join()\``);
+    }
     const pause = new Int32Array(new SharedArrayBuffer(4));
     let wait = 0.05;
     for (;;) {
