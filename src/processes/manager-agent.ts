@@ -1,0 +1,139 @@
+/**
+ * An agent: the daemon thread of the owning process that serves one client thread of
+ * another process (see manager-server.ts for why one per client thread).
+ *
+ * It reads calls `(handle, method, args)` from the client's request FIFO and runs each on
+ * the real object with the object's async forms, so that many calls of one client (its
+ * event loop's async tasks) wait at once, as async tasks of one thread do; it answers on
+ * the FIFO the call names (sync or async). Every wait is given the agent's abort signal.
+ *
+ * When the client's end of the request FIFO closes (its process died or exited), the
+ * agent aborts the waits it still has, puts back every queue item it handed out that the
+ * client did not acknowledge (so none is lost and none is taken twice), and ends. Locks
+ * the client still held stay held by the ended agent: the next acquirer takes them over
+ * with LockOwnerDiedError, as after a thread's death.
+ */
+import { constants, openSync, unlinkSync } from "node:fs";
+import { Socket } from "node:net";
+import { encodeError } from "../transport/errors.js";
+import { Queue, SimpleQueue } from "../queue/queue.js";
+import type { Registration } from "./manager-server.js";
+import { ACK, CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
+import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
+import { methodsOf, type Call } from "./manager-methods.js";
+
+/** An item handed to the client, until it acknowledges it. */
+interface Delivery {
+  readonly queue: Queue | SimpleQueue;
+  readonly item: unknown;
+}
+
+/** The agent thread's target: serves one client thread until its process goes. */
+export async function serveClient(registration: Registration): Promise<void> {
+  const requests = new Socket({ fd: openSync(registration.req, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  const replies: Record<Route.Sync | Route.Async, Socket> = {
+    [Route.Sync]: new Socket({ fd: openSync(registration.srep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
+    [Route.Async]: new Socket({ fd: openSync(registration.arep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
+  };
+  unlinkQuietly(registration.req);
+  const gone = new AbortController();
+  const objects = new Map<number, unknown>();
+  const running = new Map<number, { readonly abort: AbortController; readonly done: Promise<void> }>();
+  const deliveries = new Map<number, Delivery>();
+  const reader = new FrameReader();
+
+  const answer = (route: Route, reply: Reply): void => {
+    if (route !== Route.None && !gone.signal.aborted) replies[route as Route.Sync | Route.Async].write(frame(reply));
+  };
+
+  const fail = (call: number, route: Route, error: unknown): void => {
+    // A pipelined call has nobody waiting: its failure goes to the client as a warning.
+    answer(route === Route.None ? Route.Sync : route, [route === Route.None ? 0 : call, Status.Failed, encodeError(error)]);
+  };
+
+  const settle = (call: number, route: Route, method: string, queue: unknown, result: unknown): void => {
+    if ((method === "get" || method === "getNowait") && (queue instanceof Queue || queue instanceof SimpleQueue)) {
+      deliveries.set(call, { queue: queue as Queue, item: result });
+      answer(route, [call, Status.OkAck, encodeForProcess(result, "item")]);
+    } else {
+      answer(route, [call, Status.Ok, encodeForProcess(result, "result")]);
+    }
+  };
+
+  const handle = (request: Request): void => {
+    const [call, handleId, method, args, route, id] = request;
+    if (method === ACK) {
+      deliveries.delete(handleId);
+      return;
+    }
+    if (method === CANCEL) {
+      running.get(handleId)?.abort.abort(new Error("cancelled by the client"));
+      return;
+    }
+    let target = objects.get(handleId);
+    try {
+      if (target === undefined) {
+        if (id === undefined) throw new Error(`weft: unknown process-shared object handle ${handleId}`);
+        target = localObject(id);
+        objects.set(handleId, target);
+      }
+      const run = methodsOf(target)[method] as Call | undefined;
+      if (run === undefined) throw new TypeError(`weft: ${describeTarget(target)} has no remote method ${method}`);
+      const decoded = args.map((arg) => decodeInProcess(arg));
+      if (!run.waits) {
+        settle(call, route, method, target, run(target as never, decoded, gone.signal));
+        return;
+      }
+      const abort = new AbortController();
+      const signal = AbortSignal.any([gone.signal, abort.signal]);
+      const done = Promise.resolve(run(target as never, decoded, signal)).then(
+        (result) => settle(call, route, method, target, result),
+        (error: unknown) => fail(call, route, error),
+      ).finally(() => running.delete(call));
+      running.set(call, { abort, done });
+    } catch (error) {
+      fail(call, route, error);
+    }
+  };
+
+  await new Promise<void>((resolve) => {
+    requests.on("data", (chunk: Buffer) => {
+      for (const message of reader.push(chunk)) handle(message as Request);
+    });
+    requests.on("end", resolve);
+    requests.on("error", () => resolve());
+  });
+  // The client has gone: nobody can receive an answer any more.
+  gone.abort(new Error("the client process has gone"));
+  await Promise.allSettled([...running.values()].map((entry) => entry.done));
+  for (const { queue, item } of deliveries.values()) await putBack(queue, item);
+  requests.destroy();
+  for (const socket of Object.values(replies)) socket.destroy();
+  unlinkQuietly(registration.srep);
+  unlinkQuietly(registration.arep);
+}
+
+/**
+ * Returns an item whose delivery was not acknowledged. Its put is not a new task: a
+ * queue with task tracking is told one task is done, so that `join()` still balances.
+ */
+async function putBack(queue: Queue | SimpleQueue, item: unknown): Promise<void> {
+  try {
+    await queue.put(item);
+    if (queue instanceof Queue) queue.taskDone();
+  } catch (error) {
+    process.emitWarning(`weft: an item a dead process did not receive could not be put back in its queue: ${String(error)}`);
+  }
+}
+
+function describeTarget(target: unknown): string {
+  return typeof target === "object" && target !== null ? target.constructor.name : typeof target;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}

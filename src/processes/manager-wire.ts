@@ -1,0 +1,69 @@
+/**
+ * The wire between a process that uses a process-shared object and the process that owns
+ * it: length-prefixed frames (a u32 little-endian byte count, then `v8.serialize` of the
+ * message) over FIFOs (named pipes).
+ *
+ * Why FIFOs rather than a socket: a `*Sync` call must block its thread until the owner
+ * answers, and Node can block a thread only on a file descriptor it reads with
+ * `fs.readSync`. A FIFO opened without O_NONBLOCK is such a descriptor, so a blocking call
+ * is one write and one read, two kernel wake-ups, as Python's `Pipe`; a courier thread
+ * relaying through shared memory would add two more. The owner's side reads and writes the
+ * same FIFOs through libuv (`net.Socket` over the descriptor), never blocking.
+ */
+import { deserialize, serialize } from "node:v8";
+
+/** How a request wants its answer. */
+export const enum Route {
+  /** Nobody waits: pipelined (a release, a set); a failure comes back as a warning frame. */
+  None = 0,
+  /** The caller blocks on the sync reply FIFO. */
+  Sync = 1,
+  /** The caller's event loop reads the async reply FIFO. */
+  Async = 2,
+}
+
+/** A call: `[callId, handle, method, args, route, id?]`; `id` (the object's id) only with a handle's first use. */
+export type Request = [call: number, handle: number, method: string, args: unknown[], route: Route, id?: string];
+
+/** The outcome of a call. */
+export const enum Status {
+  Ok = 0,
+  Failed = 1,
+  /** Ok, and the value is an item taken from a queue: the caller acknowledges it (`#ack`). */
+  OkAck = 2,
+}
+
+/** An answer: `[callId, status, value]`; call 0 carries the failure of a pipelined request. */
+export type Reply = [call: number, status: Status, value: unknown];
+
+/** Control methods (not methods of the shared object). */
+export const ACK = "#ack";
+export const CANCEL = "#cancel";
+
+/** A frame for `message`: its length, then its bytes. */
+export function frame(message: unknown): Buffer {
+  const body = serialize(message);
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32LE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/** Collects frames from chunks as they arrive. */
+export class FrameReader {
+  #pending: Buffer = Buffer.alloc(0);
+
+  /** Adds a chunk; returns the messages it completes, in order. */
+  push(chunk: Buffer): unknown[] {
+    let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const out: unknown[] = [];
+    while (data.length >= 4) {
+      const length = data.readUInt32LE(0);
+      if (data.length < 4 + length) break;
+      out.push(deserialize(data.subarray(4, 4 + length)));
+      data = data.subarray(4 + length);
+    }
+    this.#pending = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data);
+    return out;
+  }
+}
