@@ -84,9 +84,10 @@ export async function serveClient(registration: Registration): Promise<void> {
         settle(call, route, method, target, run(target as never, decoded, gone.signal));
         return;
       }
+      // Its own controller, aborted when the client cancels it or goes (AbortSignal.any on
+      // the agent's long-lived signal would pile up listeners, one per call).
       const abort = new AbortController();
-      const signal = AbortSignal.any([gone.signal, abort.signal]);
-      const done = Promise.resolve(run(target as never, decoded, signal)).then(
+      const done = Promise.resolve(run(target as never, decoded, abort.signal)).then(
         (result) => settle(call, route, method, target, result),
         (error: unknown) => fail(call, route, error),
       ).finally(() => running.delete(call));
@@ -104,7 +105,9 @@ export async function serveClient(registration: Registration): Promise<void> {
     requests.on("error", () => resolve());
   });
   // The client has gone: nobody can receive an answer any more.
-  gone.abort(new Error("the client process has gone"));
+  const reason = new Error("the client process has gone");
+  gone.abort(reason);
+  for (const entry of running.values()) entry.abort.abort(reason);
   await Promise.allSettled([...running.values()].map((entry) => entry.done));
   for (const { queue, item } of deliveries.values()) await putBack(queue, item);
   requests.destroy();
