@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock).
+ * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock pshared).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -12,6 +12,7 @@ import { benchContended } from "./lock-contended.js";
 import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
 import { benchQueue } from "./queue.js";
+import { benchProcessShared } from "./process-shared.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
 import { benchThreadStart } from "./thread-start.js";
@@ -28,6 +29,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   pool: benchPool,
   trace: benchTrace,
   deadlock: benchDeadlock,
+  pshared: benchProcessShared,
 };
 
 async function main(): Promise<void> {

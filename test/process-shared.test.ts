@@ -26,7 +26,7 @@ import {
   encodeForProcess,
 } from "weft-threads";
 
-const T = { timeout: 60_000 };
+const T = { timeout: 120_000 };
 const fixture = fileURLToPath(new URL("../../test/fixtures/process-shared-child.mjs", import.meta.url));
 
 interface Child {
@@ -95,7 +95,7 @@ test("a Lock guards a counter across the parent's threads and two child processe
 
 test("an Event set in a child wakes the parent waiting on it", T, async () => {
   const event = new Event();
-  const waiting = event.wait({ timeout: 20_000 });
+  const waiting = event.wait();
   const setter = child("setEvent", event);
   assert.equal(await waiting, true);
   assert.equal(await setter.result, "set");
@@ -103,7 +103,7 @@ test("an Event set in a child wakes the parent waiting on it", T, async () => {
 
 test("an Event set in the parent wakes a child waiting on it", T, async () => {
   const event = new Event();
-  const waiter = child("waitEvent", event, 20_000);
+  const waiter = child("waitEvent", event, 60_000);
   await new Promise((resolve) => setTimeout(resolve, 200));
   event.set();
   assert.equal(await waiter.result, true);
@@ -154,7 +154,7 @@ test("a child killed (SIGKILL) while holding the Lock: the next acquirer gets Lo
   const holder = child("holdLock", lock);
   await holder.reached("holding");
   assert.equal(lock.locked(), true);
-  const waiting = lock.acquire({ timeout: 20_000 });
+  const waiting = lock.acquire({ timeout: 60_000 });
   await killed(holder.process);
   await assert.rejects(waiting, LockOwnerDiedError);
   assert.equal(await lock.acquire({ timeout: 5000 }), true);
@@ -171,7 +171,7 @@ test("a child killed inside get() takes no item: every item put afterwards is go
   for (let i = 0; i < 20; i++) queue.putNowait(i);
   await dying;
   const got: number[] = [];
-  for (let i = 0; i < 20; i++) got.push(await queue.get({ timeout: 10_000 }));
+  for (let i = 0; i < 20; i++) got.push(await queue.get({ timeout: 60_000 }));
   assert.deepEqual(got.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(queue.qsize(), 0);
