@@ -36,6 +36,9 @@ export async function serveClient(registration: Registration): Promise<void> {
     [Route.Async]: new Socket({ fd: openSync(registration.arep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
   };
   unlinkQuietly(registration.req);
+  // A reply FIFO's failure is the client's going, which the request FIFO reports; an
+  // 'error' left unhandled would end the agent before it cleans up.
+  for (const socket of Object.values(replies)) socket.on("error", () => {});
   const gone = new AbortController();
   const objects = new Map<number, unknown>();
   const running = new Map<number, { readonly abort: AbortController; readonly done: Promise<void> }>();
