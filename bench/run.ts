@@ -1,6 +1,7 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool trace deadlock pshared).
+ * build, with groups among: start uncontended contended wakeup async queue pool ppool process trace deadlock cluster
+ * pshared).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -8,9 +9,12 @@
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { isMainThread } from "weft-threads";
 import { benchAsyncWakeup } from "./async-wakeup.js";
+import { benchCluster } from "./cluster.js";
 import { benchContended } from "./lock-contended.js";
 import { benchDeadlock } from "./deadlock.js";
 import { benchPool } from "./pool.js";
+import { benchProcessPool } from "./process-pool.js";
+import { benchProcess } from "./process.js";
 import { benchQueue } from "./queue.js";
 import { benchProcessShared } from "./process-shared.js";
 import { benchUncontended } from "./lock-uncontended.js";
@@ -27,8 +31,11 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   async: benchAsyncWakeup,
   queue: benchQueue,
   pool: benchPool,
+  ppool: benchProcessPool,
   trace: benchTrace,
   deadlock: benchDeadlock,
+  cluster: benchCluster,
+  process: benchProcess,
   pshared: benchProcessShared,
 };
 

@@ -15,6 +15,7 @@ import { main as producerConsumer } from "./05-producer-consumer.js";
 import { main as threadPool } from "./06-thread-pool.js";
 import { main as deadlock } from "./07-deadlock.js";
 import { main as starvation } from "./08-starvation.js";
+import { main as multiprocessing } from "./09-multiprocessing.js";
 
 /** One stop of the tour. */
 interface Section<R> {
@@ -161,6 +162,21 @@ const SECTIONS: Section<unknown>[] = [
     },
     summary: (r) =>
       `starvation: polite thread's share ${(100 * (r.unfair.find((s) => s.name === "polite")?.share ?? 0)).toFixed(1)}% unfair, ${(100 * (r.fair.find((s) => s.name === "polite")?.share ?? 0)).toFixed(1)}% fair`,
+  }),
+  section({
+    title: "The seed's multiprocessing: four processes, each prints, the parent waits",
+    file: "examples/09-multiprocessing.ts",
+    python: `if __name__ == "__main__":\n    ps = [Process(target=task)\n          for _ in range(4)]\n    for p in ps: p.start()\n    for p in ps: p.join()`,
+    weft: `if (isMainThread) {\n  const ps = [0, 1, 2, 3].map(() =>\n    new Process({ target }))\n  for (const p of ps) p.start()\n  for (const p of ps) await p.join()\n}`,
+    run: multiprocessing,
+    meaning: (r) => [
+      `The "Task completed" lines above were printed by the four children themselves, each a process of`,
+      `its own (pids ${r.processes.map((p) => p.pid).join(", ")}; this one is ${r.parentPid}), before their join() resolved.`,
+      `\`isMainThread\` is false in a child, which imports this file to find \`task\`: the weft form of`,
+      `\`if __name__ == "__main__":\`. A Pipe end passed in args works in the child; a child's exit`,
+      `(exitCode ${r.crashExitCode}) stays in the child. Threads are weft's parallelism; processes are for isolation.`,
+    ],
+    summary: (r) => `multiprocessing: 4 processes, exit codes ${r.processes.map((p) => p.exitCode).join(", ")}, joined in ${r.ms.toFixed(0)} ms`,
   }),
 ];
 

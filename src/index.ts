@@ -4,7 +4,7 @@
  */
 export { RuntimeError, ValueError, MainThreadBlockingError, BrokenBarrierError, TimeoutError } from "./core/errors.js";
 export { configure, type WeftConfig } from "./core/config.js";
-export { isHomeThread as isMainThread } from "./core/identity.js";
+export { isMainProgram as isMainThread } from "./core/identity.js";
 export type { WaitOptions, AcquireOptions } from "./core/timeouts.js";
 export type { HeldGuard } from "./sync/holdable.js";
 export { Lock, type LockOptions } from "./sync/lock.js";
@@ -31,6 +31,11 @@ export { CancelledError, InvalidStateError, BrokenExecutorError } from "./core/e
 export { Future, type DoneCallback } from "./futures/future.js";
 export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitForOptions, type AsCompletedOptions, type DoneAndNotDone, type CompletedFuture } from "./futures/wait.js";
 export { ThreadPoolExecutor, type ThreadPoolOptions, type MapOptions, type MapInput, type MapInputs, type UnhandledFailure, type UnhandledFailureHook } from "./futures/thread-pool.js";
+// Scale-out: bullmq and ioredis are loaded only when a ClusterExecutor connects.
+export { ClusterExecutor, type ClusterExecutorOptions } from "./cluster/cluster-executor.js";
+export type { ClusterConnection, RedisConnectionOptions } from "./cluster/connection.js";
+// multiprocessing: the process pool
+export { ProcessPoolExecutor, type ProcessPoolOptions } from "./processes/process-pool.js";
 export { trace, type Trace, type TraceOptions } from "./diagnostics/trace.js";
 export type { TraceEvent, TraceEventKind, WaitKind, WaitOutcome } from "./diagnostics/trace-event.js";
 export type { ChromeTrace, ChromeTraceEvent, ChromeTraceArgs } from "./diagnostics/chrome-trace.js";
@@ -47,3 +52,8 @@ import "./processes/shared-proxy.js";
 import "./diagnostics/deadlock.js";
 import "./diagnostics/dump-signal.js";
 import "./diagnostics/watchdog.js";
+// multiprocessing: Process on a child process of its own, Pipe between processes.
+export { EOFError } from "./core/errors.js";
+export { Process, activeChildren, type ProcessOptions } from "./processes/process.js";
+export { currentProcess, parentProcess, type ProcessHandle } from "./processes/current.js";
+export { Pipe, Connection } from "./processes/connection.js";

@@ -15,15 +15,16 @@ import { main as threadPool } from "../examples/06-thread-pool.js";
 import { LIMIT, main as cpuParallelism } from "../examples/04-cpu-parallelism.js";
 import { main as deadlock } from "../examples/07-deadlock.js";
 import { main as starvation } from "../examples/08-starvation.js";
+import { main as multiprocessing } from "../examples/09-multiprocessing.js";
 import { readFileSync } from "node:fs";
 
 const T = { timeout: 60_000 };
 const quiet = (): void => {};
 
 /** Runs a compiled example (build/examples/NAME.js) as its own process. */
-function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
+function runExample(name: string, limitMs = 55_000): { status: number | null; stdout: string; stderr: string } {
   const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-  const out = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 55_000 });
+  const out = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: limitMs });
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
@@ -88,8 +89,9 @@ test("04-cpu-parallelism: one thread and N threads find the same primes", T, asy
   assert.ok(Number.isFinite(r.speedup) && r.speedup > 0);
 });
 
-test("tour: `node build/examples/tour.js` runs every section and exits 0", T, () => {
-  const { status, stdout, stderr } = runExample("tour");
+// The whole tour takes ~30 s on a quiet 2-core box, and may run beside another test file: a hang guard, not a timing bound.
+test("tour: `node build/examples/tour.js` runs every section and exits 0", { timeout: 150_000 }, () => {
+  const { status, stdout, stderr } = runExample("tour", 140_000);
   assert.equal(status, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /Summary/);
   assert.doesNotMatch(stdout, /FAILED/);
@@ -134,4 +136,25 @@ test("08-starvation: lock.stats() gives both threads' shares in both runs; the t
   }
   // No assertion on who wins: shares are timings, and depend on the machine's load.
   assert.match(readFileSync(r.timeline, "utf8"), /polite/);
+});
+
+test("09-multiprocessing: four processes print 'Task completed', each from its own pid, before the parent goes on", T, () => {
+  const { status, stdout, stderr } = runExample("09-multiprocessing");
+  assert.equal(status, 0, stderr);
+  const lines = stdout.split("\n");
+  const completed = lines.filter((line) => line.startsWith("Task completed"));
+  assert.equal(completed.length, 4, stdout);
+  const pids = new Set(completed.map((line) => /pid (\d+)/.exec(line)?.[1]));
+  assert.equal(pids.size, 4, `four different processes:\n${stdout}`);
+  const joined = lines.findIndex((line) => line.startsWith("all 4 joined"));
+  assert.ok(joined > lines.lastIndexOf(completed[3] as string), `the children print before the joins resolve:\n${stdout}`);
+});
+
+test("09-multiprocessing: exit codes, a Pipe from a child, a child's exit stays in the child", T, async () => {
+  const r = await multiprocessing(quiet);
+  assert.deepEqual(r.processes.map((p) => p.exitCode), [0, 0, 0, 0]);
+  assert.equal(new Set([r.parentPid, ...r.processes.map((p) => p.pid)]).size, 5);
+  assert.match(r.reported.name, /^Process-\d+$/);
+  assert.notEqual(r.reported.pid, r.parentPid);
+  assert.equal(r.crashExitCode, 3);
 });

@@ -520,7 +520,7 @@ function registerTests(): void {
       },
     });
     const failing: string[] = [];
-    await assert.rejects(collect(pool.map((x: number) => x, make(20, failing), { chunksize: 1 })), ValueError);
+    await assert.rejects(collect(pool.map((x: number) => x, make(20, failing), { chunksize: 1, buffersize: 4 })), ValueError);
     assert.deepEqual(failing, []);
     const endless: string[] = [];
     for await (const value of pool.map((x: number) => x, make(-1, endless))) if (value === 3) break;

@@ -31,6 +31,7 @@ import {
   type ExceptHookArgs,
   type ThreadHandle,
 } from "weft-threads";
+import { assertClean, runFixture } from "./helpers/common.js";
 
 // ---------------------------------------------------------------------------------------
 // Module targets (run inside threads). They may use this module's imports.
@@ -371,6 +372,13 @@ function registerTests(): void {
       await assert.rejects(thread.join(), RuntimeError, "it was never started");
     }
     assert.equal(activeCount(), before);
+  });
+
+  test("a process started with V8 flags a worker refuses (--expose-gc, --max-old-space-size) still starts threads and pool workers, the flags holding there", T, async () => {
+    const outcome = await runFixture("v8-flags.mjs", [], 25_000, ["--expose-gc", "--max-old-space-size=512"]);
+    assertClean(outcome);
+    assert.match(outcome.stdout, /^thread: gc is a function$/m);
+    assert.match(outcome.stdout, /^pool: gc is a function$/m);
   });
 
   test("arguments that pass the checks but not cloning (a MessagePort) also fail at start(), leaving nothing behind", T, async () => {

@@ -39,6 +39,14 @@ export class WorkerCrashedError extends Error {
   override name = "WorkerCrashedError";
 }
 
+/**
+ * Python's `EOFError`: a `Connection` has nothing more to give, because its other end was
+ * closed or the process holding it died.
+ */
+export class EOFError extends Error {
+  override name = "EOFError";
+}
+
 /** Python's `queue.Full`: a non-blocking or timed `put` found the queue full. */
 export class Full extends Error {
   override name = "Full";

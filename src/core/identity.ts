@@ -37,6 +37,25 @@ export const isMainThread: boolean = onMainThread;
  */
 export const isHomeThread: boolean = !onCarrier;
 
+/**
+ * The environment variable that marks a process weft started (multiprocessing's child):
+ * set when the child is forked, read here as weft loads in it, and removed by the child's
+ * entry before any user code runs (so the processes that code starts are not marked).
+ */
+export const CHILD_PROCESS_MARK = "WEFT_CHILD_PROCESS";
+
+/** True in the main thread of a process weft started for a `Process` (or a process pool). */
+export const isChildProcess: boolean = onMainThread && process.env[CHILD_PROCESS_MARK] === "1";
+
+/**
+ * The public `isMainThread`: true where the main program runs, the home thread of a
+ * process that weft did not start. False in every thread weft started, and in a process
+ * weft started, where the target's module is imported to find the target: the same rule as
+ * Python's `if __name__ == "__main__":`, which is false in a child of `spawn` or
+ * `forkserver` (its module is imported there as `__mp_main__`).
+ */
+export const isMainProgram: boolean = isHomeThread && !isChildProcess;
+
 /** Idents from here up were given to code on a carrier before its first thread. */
 export const FOREIGN_IDENT_BASE = 0x40000000;
 

@@ -14,10 +14,9 @@
  * if its thread dies, exactly that task fails with WorkerCrashedError and a new worker
  * takes its place. Tasks still queued are untouched.
  */
-import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
-import { BrokenExecutorError, RuntimeError, ValueError, WorkerCrashedError } from "../core/errors.js";
-import { checkOptions, deadlineOf, describe, type WaitOptions } from "../core/timeouts.js";
+import { BrokenExecutorError, RuntimeError, WorkerCrashedError } from "../core/errors.js";
+import { checkOptions, describe, type WaitOptions } from "../core/timeouts.js";
 import { SimpleQueue, NOTHING } from "../queue/queue.js";
 import { allocateBlock, blockOf, ownBlock, releaseBlock, retainBlock } from "../core/memory.js";
 import { Thread, quietThread } from "../threads/thread.js";
@@ -26,7 +25,8 @@ import { decodeError, type EncodedError } from "../transport/errors.js";
 import { describeTarget, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { Future, type DoneCallback } from "./future.js";
 import { MapIterator } from "./map-iterator.js";
-import { BELL_CELLS, LIVE, ring } from "./doorbell.js";
+import { parseMapArguments, parsePoolOptions, type MapOptions } from "./pool-arguments.js";
+import { BELL_CELLS, LIVE, SPINNER, ring } from "./doorbell.js";
 import { inspect } from "node:util";
 import { ABORT_MARK, BROKEN, CANCELLED, CHUNK, CHUNK_SPREAD, ID_MASK, OK, PENDING, RUNNING, SLOTS, STOP, stateWord } from "./protocol.js";
 import { INITIALIZING, LEFT_IDLE, type PoolWorkerSetup } from "./pool-worker.js";
@@ -34,6 +34,8 @@ import { carrierModule } from "../threads/carrier.js";
 import { repr } from "../core/repr.js";
 import { EV, TRACE_ON, traceEvent, traceFlags } from "../core/trace-buffer.js";
 import type { SendableArgs } from "../transport/sendable.js";
+
+export type { MapOptions } from "./pool-arguments.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -76,24 +78,6 @@ export interface UnhandledFailure {
 /** See {@link ThreadPoolOptions.onUnhandledFailure}. */
 export type UnhandledFailureHook = (failure: UnhandledFailure) => void;
 
-/** Options of {@link ThreadPoolExecutor.map}. */
-export interface MapOptions {
-  /** Items per task (default 1): larger chunks cost fewer hand-offs for tiny work. */
-  chunksize?: number;
-  /** Milliseconds from the call to `map` within which every result must be ready. */
-  timeout?: number;
-  /** Aborting cancels what has not started and ends the iteration with the signal's reason. */
-  signal?: AbortSignal;
-  /**
-   * Python 3.14's `buffersize`: at most this many tasks (each of `chunksize` items) are
-   * submitted and not yet yielded; the input is read only as results are yielded, so an
-   * endless generator works. Default: `4 * maxWorkers` (at least 2). A positive integer.
-   */
-  buffersize?: number;
-}
-
-const MAP_OPTIONS: ReadonlySet<string> = new Set(["chunksize", "timeout", "signal", "buffersize"]);
-
 /** An input of `map`: any iterable or async iterable. */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -117,10 +101,8 @@ interface Worker {
   readonly targets: SimpleQueue<[number, TargetDescriptor]>;
 }
 
-interface Queued {
-  readonly future: PoolFuture<unknown>;
-  readonly task: [number, number, unknown[], Chunking?];
-}
+/** A task as the workers get it, its id set at dispatch. */
+type QueuedTask = [number, number, unknown[], Chunking?];
 
 /** A pool future: its start and its cancel are decided in shared memory. */
 class PoolFuture<T> extends Future<T> {
@@ -130,6 +112,8 @@ class PoolFuture<T> extends Future<T> {
   seq = 0;
   /** @internal */
   states: Int32Array | undefined;
+  /** @internal The task to hand to the workers, kept on the future until it is dispatched (no wrapper object per task). */
+  task: QueuedTask | undefined;
   /** @internal The shared cell that tells a running task its AbortSignal fired (tasks given a signal). */
   abortCell: Int32Array | undefined;
   /**
@@ -237,7 +221,7 @@ export class ThreadPoolExecutor {
   readonly #bell = sharedCells(BELL_CELLS);
   readonly #slots: (PoolFuture<unknown> | undefined)[] = new Array(SLOTS);
   /** Tasks waiting for a free slot, oldest first: a deque as an array and a head index. */
-  #backlog: Queued[] = [];
+  #backlog: PoolFuture<unknown>[] = [];
   #backlogHead = 0;
   readonly #targetIndex = new Map<string, number>();
   readonly #functionIndex = new WeakMap<AnyFunction, number>();
@@ -256,28 +240,14 @@ export class ThreadPoolExecutor {
   #resolveAllDone: (() => void) | undefined;
 
   constructor(options: ThreadPoolOptions = {}) {
-    if (options === null || typeof options !== "object") throw new TypeError(`new ThreadPoolExecutor(options): options must be an object, got ${describe(options)}`);
-    this.#maxWorkers = positiveInteger(options.maxWorkers ?? availableParallelism(), "maxWorkers");
-    this.#minWorkers = Math.min(nonNegativeInteger(options.minWorkers ?? 0, "minWorkers"), this.#maxWorkers);
-    if (options.threadNamePrefix !== undefined && typeof options.threadNamePrefix !== "string") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.threadNamePrefix must be a string, got ${describe(options.threadNamePrefix)}`);
-    }
-    this.#prefix = options.threadNamePrefix || `ThreadPoolExecutor-${poolCounter++}`;
-    this.#initializer = options.initializer === undefined ? null : describeTarget(options.initializer, "new ThreadPoolExecutor(options): options.initializer");
-    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.initargs must be an array, got ${describe(options.initargs)}`);
-    }
-    this.#initargs = options.initargs ?? [];
-    if (this.#initargs.length > 0) checkSendable(this.#initargs, "initargs");
-    this.#maxTasks = options.maxTasksPerChild === undefined ? Infinity : positiveInteger(options.maxTasksPerChild, "maxTasksPerChild");
-    const idle = options.idleTimeout ?? Infinity;
-    if (typeof idle !== "number") {
-      throw new TypeError(`new ThreadPoolExecutor(options): options.idleTimeout must be a number of milliseconds, got ${describe(idle)}`);
-    }
-    if (Number.isNaN(idle) || idle < 0) {
-      throw new ValueError(`new ThreadPoolExecutor(options): options.idleTimeout must be a non-negative number of milliseconds, got ${describe(idle)}`);
-    }
-    this.#idleMs = idle;
+    const settings = parsePoolOptions(options, "ThreadPoolExecutor", checkSendable);
+    this.#maxWorkers = settings.maxWorkers;
+    this.#minWorkers = settings.minWorkers;
+    this.#prefix = settings.prefix ?? `ThreadPoolExecutor-${poolCounter++}`;
+    this.#initializer = settings.initializer;
+    this.#initargs = settings.initargs;
+    this.#maxTasks = settings.maxTasks;
+    this.#idleMs = settings.idleMs;
     this.#resourceLimits = options.resourceLimits;
     if (options.onUnhandledFailure !== undefined && typeof options.onUnhandledFailure !== "function") {
       throw new TypeError(`new ThreadPoolExecutor(options): options.onUnhandledFailure must be a function, got ${describe(options.onUnhandledFailure)}`);
@@ -312,23 +282,10 @@ export class ThreadPoolExecutor {
     ...iterablesAndOptions: [...iterables: MapInputs<A>, options: MapOptions | undefined]
   ): AsyncIterableIterator<Awaited<R>>;
   map(target: AnyFunction | ModuleTarget, ...rest: unknown[]): AsyncIterableIterator<unknown> {
-    const { iterables, options } = splitMapArguments(rest);
-    const where = "ThreadPoolExecutor.map()";
-    checkOptions(options, where);
-    for (const key of Object.keys(options)) {
-      if (!MAP_OPTIONS.has(key)) {
-        throw new TypeError(
-          `${where}: unknown option "${key}" in the last argument (known: ${[...MAP_OPTIONS].join(", ")}); ` +
-            `an input must be an iterable or async iterable (an array, a Set, a generator...), not a plain object`,
-        );
-      }
-    }
-    const chunksize = positiveInteger(options.chunksize ?? 1, "chunksize", "ThreadPoolExecutor.map(options)");
-    const buffersize = options.buffersize === undefined ? Math.max(2, this.#maxWorkers * 4) : positiveInteger(options.buffersize, "buffersize", "ThreadPoolExecutor.map(options)");
-    const deadline = deadlineOf(options.timeout, where);
+    const { iterables, chunksize, buffersize, deadline, signal } = parseMapArguments(rest, "ThreadPoolExecutor", (chunksize) => defaultWindow(chunksize, this.#maxWorkers));
     if (this.#broken !== undefined) throw new BrokenExecutorError(this.#broken.message);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     describeTarget(target, "ThreadPoolExecutor.map(target)");
     // One iterable: a task's args are [item], or a chunk of items (one argument each).
     // Several: each item is the zipped tuple, a task's args, or a chunk of tuples to spread.
@@ -338,7 +295,7 @@ export class ThreadPoolExecutor {
     // map rings the workers' doorbell itself, once per batch of chunks (see MapIterator).
     const submit = (items: unknown[]): PoolFuture<unknown> => this.#submit(target, chunking === 0 && spread ? (items[0] as unknown[]) : items, chunking, true, false);
     const wake = (): void => ring(this.#bell);
-    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal: options.signal, wake });
+    return new MapIterator<unknown, unknown>(submit, iterables, { chunksize, windowLimit: buffersize, deadline, signal, wake });
   }
 
   /**
@@ -350,7 +307,7 @@ export class ThreadPoolExecutor {
     checkOptions(options, "ThreadPoolExecutor.shutdown()");
     this.#shutdown = true;
     if (options.cancelFutures === true) {
-      for (const queued of this.#takeBacklog()) queued.future.cancel();
+      for (const queued of this.#takeBacklog()) queued.cancel();
       for (const future of this.#slots) future?.cancel();
     }
     if (this.#unfinished === 0) this.#sendStops();
@@ -395,15 +352,11 @@ export class ThreadPoolExecutor {
       }
       args = this.#withAbortCells(args, future);
     }
-    const queued: Queued = { future, task: chunked !== 0 ? [0, index, args, chunked] : [0, index, args] };
-    if (this.#backlog.length > this.#backlogHead || !this.#dispatch(queued)) {
+    future.task = chunked !== 0 ? [0, index, args, chunked] : [0, index, args];
+    if (this.#backlog.length > this.#backlogHead || !this.#dispatch(future)) {
       checkSendable(args, "args");
-      this.#backlog.push(queued);
-      future.onCancel = () => {
-        const at = this.#backlog.indexOf(queued, this.#backlogHead);
-        if (at >= 0) this.#backlog.splice(at, 1);
-        this.#taskEnded();
-      };
+      this.#backlog.push(future);
+      future.onCancel = this.#backlogCancel;
     }
     this.#unfinished++;
     if (this.#unfinished === 1) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
@@ -457,30 +410,32 @@ export class ThreadPoolExecutor {
   }
 
   /** Hands a task to the workers if its slot is free; false if it must wait. */
-  #dispatch(queued: Queued): boolean {
+  #dispatch(future: PoolFuture<unknown>): boolean {
     const id = (this.#nextId & ID_MASK) + 1;
     const slot = id & (SLOTS - 1);
     if (this.#slots[slot] !== undefined) return false;
     this.#nextId = id;
-    queued.task[0] = id;
+    const task = future.task as QueuedTask;
+    task[0] = id;
     Atomics.store(this.#states, slot, stateWord(id, PENDING));
     // The reference that travels with the task's abort cell: the worker's view adopts it.
-    const abortCell = queued.future.abortCell;
+    const abortCell = future.abortCell;
     if (abortCell !== undefined) retainBlock(blockOf(abortCell));
     try {
-      this.#tasks._putNow(queued.task);
+      this.#tasks._putNow(task);
     } catch (error) {
       Atomics.store(this.#states, slot, 0);
       if (abortCell !== undefined) releaseBlock(blockOf(abortCell));
-      if (error instanceof TypeError) checkSendable(queued.task[2], "args");
+      if (error instanceof TypeError) checkSendable(task[2], "args");
       throw error;
     }
-    this.#slots[slot] = queued.future;
-    queued.future.id = id;
+    this.#slots[slot] = future;
+    future.task = undefined;
+    future.id = id;
     if (traceFlags[TRACE_ON] !== 0) traceEvent(EV.TASK_SUBMIT, id, undefined, this.#states.byteOffset);
-    queued.future.seq = this.#dispatched;
+    future.seq = this.#dispatched;
     this.#dispatched = (this.#dispatched + 1) | 0;
-    queued.future.onCancel = this.#dispatchedCancel;
+    future.onCancel = this.#dispatchedCancel;
     return true;
   }
 
@@ -492,6 +447,23 @@ export class ThreadPoolExecutor {
     function (this: PoolFuture<unknown>): void {
       pool.#cancelledDispatched(this);
     })(this);
+
+  /** The cancel hook of every future in the backlog: one function for all, as above. */
+  readonly #backlogCancel = ((pool: ThreadPoolExecutor) =>
+    function (this: PoolFuture<unknown>): void {
+      pool.#cancelledBacklogged(this);
+    })(this);
+
+  #cancelledBacklogged(future: PoolFuture<unknown>): void {
+    const backlog = this.#backlog;
+    for (let at = this.#backlogHead; at < backlog.length; at++) {
+      if (backlog[at] === future) {
+        backlog.splice(at, 1);
+        break;
+      }
+    }
+    this.#taskEnded();
+  }
 
   #cancelledDispatched(future: PoolFuture<unknown>): void {
     const slot = future.id & (SLOTS - 1);
@@ -514,7 +486,7 @@ export class ThreadPoolExecutor {
   }
 
   /** Empties the backlog, returning what it held. */
-  #takeBacklog(): Queued[] {
+  #takeBacklog(): PoolFuture<unknown>[] {
     const taken = this.#backlog.slice(this.#backlogHead);
     this.#backlog = [];
     this.#backlogHead = 0;
@@ -567,6 +539,9 @@ export class ThreadPoolExecutor {
     if (!this.#workers.delete(worker)) return;
     // An idle worker counted itself out already; for any other exit, main does.
     if (worker.thread.result !== LEFT_IDLE) Atomics.sub(this.#bell, LIVE, 1);
+    // One that died spinning for a task (terminated) would keep `ring` from waking anyone.
+    const ident = worker.thread.ident;
+    if (ident !== null && Atomics.compareExchange(this.#bell, SPINNER, ident, 0) === ident) ring(this.#bell);
     const id = Atomics.load(worker.current, 0);
     if (id === INITIALIZING) {
       // It died before it was ready, in its initializer (process.exit, out of memory, an
@@ -732,7 +707,7 @@ export class ThreadPoolExecutor {
   #breakPool(cause: unknown, what = "A thread initializer failed"): void {
     if (this.#broken !== undefined) return;
     this.#broken = new BrokenExecutorError(`${what}, the thread pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`);
-    const failed = [...this.#takeBacklog().map((queued) => queued.future), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
+    const failed = [...this.#takeBacklog(), ...this.#slots.filter((f): f is PoolFuture<unknown> => f !== undefined)];
     this.#slots.fill(undefined);
     for (const future of failed) {
       future.onCancel = undefined;
@@ -748,43 +723,6 @@ export class ThreadPoolExecutor {
 }
 
 /**
- * `map`'s arguments after the target: the iterables, then, optionally, the options. The
- * last argument is the options if it is `undefined` or an object that is neither iterable
- * nor async iterable (so an array, a Set, a string or a generator is always an input); a
- * non-plain object there (a class instance that is not iterable) is neither, and an error.
- */
-function splitMapArguments(rest: unknown[]): { iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]; options: MapOptions } {
-  let options: MapOptions = {};
-  let count = rest.length;
-  const last = rest[count - 1];
-  if (count > 0 && (last === undefined || last === null || (typeof last === "object" && !isInput(last)))) {
-    count--;
-    if (last === null) throw new TypeError(`ThreadPoolExecutor.map(target, ...iterables, options?): options must be an object, got null`);
-    if (last !== undefined) {
-      const proto = Object.getPrototypeOf(last) as unknown;
-      if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(
-          `ThreadPoolExecutor.map(target, ...iterables, options?): the last argument must be an iterable, an async iterable or a plain options object, ` +
-            `got ${describe(last)}, which is none of these`,
-        );
-      }
-      options = last as MapOptions;
-    }
-  }
-  const iterables = rest.slice(0, count) as (Iterable<unknown> | AsyncIterable<unknown>)[];
-  for (let i = 0; i < count; i++) {
-    if (!isInput(iterables[i])) {
-      const position = count === 1 ? "iterable" : `iterables[${i}]`;
-      throw new TypeError(
-        `ThreadPoolExecutor.map(target, ...iterables, options?): ${position} must be an iterable or async iterable (an array, a Set, a generator...), ` +
-          `got ${describe(iterables[i])}${i === count - 1 ? " (the options, if any, come last, as a plain object)" : ""}`,
-      );
-    }
-  }
-  return { iterables, options };
-}
-
-/**
  * `count` Int32 cells of the shared heap, zeroed, for the pool and its workers. The memory
  * belongs to the returned view (it returns to the heap once the view is collected); the
  * pool keeps each view as long as a worker may use it.
@@ -796,20 +734,15 @@ function sharedCells(count: number): Int32Array {
   return view;
 }
 
-function isInput(value: unknown): boolean {
-  if (value === null || value === undefined) return false;
-  const boxed = Object(value) as object;
-  return Symbol.iterator in boxed || Symbol.asyncIterator in boxed;
+/**
+ * map's default window: about 64k items in flight. A window of a few tasks per worker is
+ * drained by the workers long before the consumer has used its results, so each top-up
+ * found them asleep and paid a kernel wake-up (which, on a loaded machine, costs the
+ * consumer its core for up to milliseconds); a window of many items tops up rarely. The
+ * bounds keep a small chunksize from reading far ahead and a huge one from starving workers.
+ */
+function defaultWindow(chunksize: number, workers: number): number {
+  return Math.min(MAX_DEFAULT_WINDOW, Math.max(4 * workers, Math.ceil(WINDOW_ITEMS / chunksize)));
 }
-
-function positiveInteger(value: unknown, name: string, where = "new ThreadPoolExecutor(options)"): number {
-  if (typeof value !== "number") throw new TypeError(`${where}: options.${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 1) throw new ValueError(`${where}: options.${name} must be a positive integer, got ${describe(value)}`);
-  return value;
-}
-
-function nonNegativeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`new ThreadPoolExecutor(options): options.${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 0) throw new ValueError(`new ThreadPoolExecutor(options): options.${name} must be a non-negative integer, got ${describe(value)}`);
-  return value;
-}
+const WINDOW_ITEMS = 65_536;
+const MAX_DEFAULT_WINDOW = 256;

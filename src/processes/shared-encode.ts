@@ -40,6 +40,7 @@ import { SharedValue } from "../shared/shared-value.js";
 import { SharedArray } from "../shared/shared-array.js";
 import { serverAddress } from "./manager-server.js";
 import { reviveProxy, remoteOf } from "./shared-proxy.js";
+import { registerProcessTransfer } from "./process-args.js";
 
 /** The kinds of object that can be shared with another process. */
 export type ProcessSharedKind =
@@ -225,3 +226,11 @@ function retainAll(value: unknown): void {
   }
   for (const field of Array.isArray(value) ? value : Object.values(value)) retainAll(field);
 }
+
+// A Process's args carry shared objects as descriptors, revived in the child as proxies.
+registerProcessTransfer<Shareable>({
+  kind: "shared",
+  test: (value): value is Shareable => isShareable(value) && (remoteOf(value) !== undefined || kindOf(value) !== undefined),
+  describe: (shared, _child, path) => describeForProcess(shared, path),
+  revive: (data) => reviveForProcess(data as ProcessDescriptor) as object,
+});

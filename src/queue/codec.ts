@@ -15,6 +15,8 @@
  *   BIGINT64                    i64 (a bigint that fits in 64 bits, signed)
  *   ASCII / UTF8                u32 byte length, bytes
  *   ARRAY                       u32 count, items
+ *   INT32S / FLOAT64S           u32 count, count × i32 / f64: an array of numbers only, all int32
+ *                               or not (map's chunks and their results: no tag per item)
  *   OBJECT                      u32 count, (key as ASCII/UTF8 without tag... tagged string, value)*
  *   SHARED                      a tagged value: the descriptor, blocks flattened
  *   V8                          u32 length, v8.serialize bytes (whole item only)
@@ -37,6 +39,8 @@ const OBJECT = 9;
 const SHARED = 10;
 const V8 = 11;
 const BIGINT64 = 12;
+const INT32S = 13;
+const FLOAT64S = 14;
 
 const MAX_DEPTH = 32;
 /** Strings up to this length are written and read character by character (cheaper than a native call). */
@@ -168,9 +172,28 @@ export class ItemWriter {
   }
 
   #array(value: unknown[], depth: number): void {
+    const numbers = numericKind(value);
+    if (numbers !== ARRAY) return this.#numbers(value as number[], numbers);
     this.#tag(ARRAY);
     this.#u32(value.length);
     for (let i = 0; i < value.length; i++) this.#value(value[i], depth + 1);
+  }
+
+  /** An array of numbers only, as INT32S or FLOAT64S: one reserve, no tag or dispatch per item. */
+  #numbers(value: number[], kind: typeof INT32S | typeof FLOAT64S): void {
+    const count = value.length;
+    this.#reserve(5 + count * (kind === INT32S ? 4 : 8));
+    const view = this.#view;
+    let at = this.length;
+    this.bytes[at] = kind;
+    view.setUint32(at + 1, count, true);
+    at += 5;
+    if (kind === INT32S) {
+      for (let i = 0; i < count; i++, at += 4) view.setInt32(at, value[i], true);
+    } else {
+      for (let i = 0; i < count; i++, at += 8) view.setFloat64(at, value[i], true);
+    }
+    this.length = at;
   }
 
   #object(value: Record<string, unknown>, depth: number): void {
@@ -198,6 +221,22 @@ export class ItemWriter {
     bytes.copy(this.bytes, this.length);
     this.length += bytes.length;
   }
+}
+
+/**
+ * INT32S if every item of `value` is an int32 (not -0), FLOAT64S if every item is a number
+ * and some is not, ARRAY otherwise (and for arrays too short to gain: a tag per item is cheap there).
+ */
+function numericKind(value: unknown[]): typeof ARRAY | typeof INT32S | typeof FLOAT64S {
+  const count = value.length;
+  if (count < 4) return ARRAY;
+  let kind: typeof INT32S | typeof FLOAT64S = INT32S;
+  for (let i = 0; i < count; i++) {
+    const item = value[i];
+    if (typeof item !== "number") return ARRAY;
+    if (kind === INT32S && ((item | 0) !== item || (item === 0 && 1 / item < 0))) kind = FLOAT64S;
+  }
+  return kind;
 }
 
 /**
@@ -260,6 +299,22 @@ class ItemReader {
         const count = this.#u32();
         const array = new Array<unknown>(count);
         for (let i = 0; i < count; i++) array[i] = this.value();
+        return array;
+      }
+      case INT32S: {
+        const count = this.#u32();
+        const view = this.#view;
+        const array = new Array<number>(count);
+        for (let i = 0, at = this.at; i < count; i++, at += 4) array[i] = view.getInt32(at, true);
+        this.at += count * 4;
+        return array;
+      }
+      case FLOAT64S: {
+        const count = this.#u32();
+        const view = this.#view;
+        const array = new Array<number>(count);
+        for (let i = 0, at = this.at; i < count; i++, at += 8) array[i] = view.getFloat64(at, true);
+        this.at += count * 8;
         return array;
       }
       case OBJECT: {

@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits, type WorkerOptions } from "node:worker_threads";
 import { RuntimeError, WorkerCrashedError } from "../core/errors.js";
 import { CARRIER_MARK, MAIN_FINISHED, identCounterBuffer, isMainThread, worldCells } from "../core/identity.js";
 import { PACKAGE_NAME } from "../core/package.js";
@@ -84,7 +84,7 @@ function missingEntry(): RuntimeError {
  * test runner, watch mode). A worker inherits execArgv by default, and these make it fail
  * at boot (`--input-type` with ERR_INPUT_TYPE_NOT_ALLOWED).
  */
-export const workerExecArgv: readonly string[] = (() => {
+export const inheritableExecArgv: readonly string[] = (() => {
   const kept: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -103,6 +103,35 @@ export const workerExecArgv: readonly string[] = (() => {
   }
   return kept;
 })();
+
+/** What workers start with: {@link inheritableExecArgv}, less the flags a worker refused. */
+const workerExecArgv: string[] = [...inheritableExecArgv];
+
+/**
+ * `new Worker` with {@link workerExecArgv}. Node refuses V8 and process-wide flags in a
+ * worker's execArgv (`--expose-gc`, `--max-old-space-size`: ERR_WORKER_INVALID_EXEC_ARGV,
+ * whose message lists them); they are process-wide, so they hold in the worker anyway.
+ * The ones refused are dropped for good, and the start tried again.
+ */
+function startWorker(entry: URL, options: WorkerOptions): Worker {
+  for (;;) {
+    try {
+      return new Worker(entry, { ...options, execArgv: [...workerExecArgv] });
+    } catch (error) {
+      const refused = (error as { code?: string }).code === "ERR_WORKER_INVALID_EXEC_ARGV" ? refusedFlags(String((error as Error).message)) : [];
+      const before = workerExecArgv.length;
+      for (let i = workerExecArgv.length - 1; i >= 0; i--) if (refused.includes(workerExecArgv[i])) workerExecArgv.splice(i, 1);
+      if (workerExecArgv.length === before) throw error;
+    }
+  }
+}
+
+/** The flags an ERR_WORKER_INVALID_EXEC_ARGV message lists ("...invalid execArgv flags: --a, --b"). */
+function refusedFlags(message: string): string[] {
+  const listed = message.slice(message.lastIndexOf(":") + 1);
+  return listed.split(/[\s,]+/).filter((flag) => flag.startsWith("-"));
+}
+
 const MAX_IDLE = Math.max(8, 2 * availableParallelism());
 const IDLE_KEEP_MS = 10_000;
 /** Idle carriers, the most recently used last (taken first: its JIT state is the warmest). */
@@ -164,7 +193,7 @@ export class Carrier {
     if (carrierEntry === undefined) throw missingEntry();
     const { port1, port2 } = new MessageChannel();
     const data: CarrierData = { [CARRIER_MARK]: true, port: port2, identCounter: identCounterBuffer(), registry: registryBuffer(), heap: heapBuffer() };
-    this.#worker = new Worker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, execArgv: [...workerExecArgv], stdout: false, stderr: false });
+    this.#worker = startWorker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
     this.#port = port1;
     this.#pooled = resourceLimits === undefined;
     this.#port.on("message", (message: DoneMessage | SpawnMessage) => this.#onMessage(message));

@@ -198,6 +198,8 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
       this.#whenDone = undefined;
       this.#resolveDone = undefined;
       if (error instanceof RuntimeError) throw error; // no worker to run it on (carrier.ts)
+      // Only a cloning failure is the arguments' fault; a worker that cannot start says why itself.
+      if (!(error instanceof TypeError || (error instanceof Error && error.name === "DataCloneError"))) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new TypeError(`args: cannot be sent to a thread: ${reason}`, { cause: error });
     }

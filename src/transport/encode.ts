@@ -38,7 +38,30 @@ export function decode(packet: Packet): unknown {
  * true if it holds a shared object.
  */
 export function checkSendable(value: unknown, path: string): boolean {
+  // The common case, a task's arguments all numbers or strings, walks no path and makes no set.
+  if (Array.isArray(value) && allPrimitive(value)) return false;
   return containsShared(value, path, new Set());
+}
+
+/** True if every item of `values` is a primitive that can be sent (not a symbol). */
+function allPrimitive(values: unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const type = typeof value;
+    if (type === "object" ? value !== null : type === "function" || type === "symbol") return false;
+  }
+  return true;
+}
+
+/**
+ * The path (e.g. `args[0].lock`) of the first shared object in `value`, or `undefined` if
+ * there is none; checks sendability on the way, as {@link checkSendable}. For transports
+ * that cannot carry shared memory (another machine), which must refuse such an object.
+ */
+export function sharedPathIn(value: unknown, path: string): string | undefined {
+  let found: string | undefined;
+  containsShared(value, path, new Set(), (at) => (found ??= at));
+  return found;
 }
 
 /** A copy of `value` with each shared object swapped for a marker around `describe(it)`. */
@@ -51,7 +74,7 @@ export function restoreShared(value: unknown, revive: (described: unknown) => un
   return reviveMarkers(value, new Map(), revive);
 }
 
-function containsShared(value: unknown, path: string, seen: Set<object>): boolean {
+function containsShared(value: unknown, path: string, seen: Set<object>, onShared?: (path: string) => void): boolean {
   switch (typeof value) {
     case "function":
       throw new TypeError(`${path}: functions cannot be sent to a thread (pass data, or a module target the thread can import)`);
@@ -63,7 +86,11 @@ function containsShared(value: unknown, path: string, seen: Set<object>): boolea
       return false;
   }
   if (value === null || seen.has(value)) return false;
-  if (isShareable(value)) return true;
+  if (isShareable(value)) {
+    onShared?.(path);
+    return true;
+  }
+  if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) onShared?.(path);
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return false;
   if (value instanceof Date || value instanceof RegExp) return false;
   if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
@@ -72,20 +99,20 @@ function containsShared(value: unknown, path: string, seen: Set<object>): boolea
   seen.add(value);
   let found = false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) found = containsShared(value[i], `${path}[${i}]`, seen) || found;
+    for (let i = 0; i < value.length; i++) found = containsShared(value[i], `${path}[${i}]`, seen, onShared) || found;
   } else if (value instanceof Map) {
     let i = 0;
     for (const [key, item] of value) {
-      found = containsShared(key, `${path}.<key ${i}>`, seen) || found;
-      found = containsShared(item, `${path}.get(${describeKey(key, i)})`, seen) || found;
+      found = containsShared(key, `${path}.<key ${i}>`, seen, onShared) || found;
+      found = containsShared(item, `${path}.get(${describeKey(key, i)})`, seen, onShared) || found;
       i++;
     }
   } else if (value instanceof Set) {
     let i = 0;
-    for (const item of value) found = containsShared(item, `${path}.<item ${i++}>`, seen) || found;
+    for (const item of value) found = containsShared(item, `${path}.<item ${i++}>`, seen, onShared) || found;
   } else {
     for (const key of Object.keys(value)) {
-      found = containsShared((value as Record<string, unknown>)[key], `${path}${propertyPath(key)}`, seen) || found;
+      found = containsShared((value as Record<string, unknown>)[key], `${path}${propertyPath(key)}`, seen, onShared) || found;
     }
   }
   return found;

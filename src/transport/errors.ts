@@ -71,13 +71,14 @@ export function encodeError(thrown: unknown): EncodedError {
 
 /**
  * Rebuilds an error from another thread. `where` (e.g. `in thread "Thread-1 (work)"`) is
- * added to the message and names the remote stack, appended after the local one.
+ * added to the message (unless `tagMessage` is false: an error relayed a second time, whose
+ * message names its thread already) and names the remote stack, appended after the local one.
  */
-export function decodeError(encoded: EncodedError, where: string): unknown {
+export function decodeError(encoded: EncodedError, where: string, tagMessage = true): unknown {
   if (encoded.thrown !== undefined) return decode(encoded.thrown);
   const cls = classes.get(encoded.className) ?? classes.get(encoded.name) ?? Error;
   const error = Object.create(cls.prototype) as Error;
-  const message = where ? `${encoded.message} [${where}]` : encoded.message;
+  const message = where && tagMessage ? `${encoded.message} [${where}]` : encoded.message;
   Object.defineProperty(error, "message", { value: message, writable: true, configurable: true });
   if (encoded.name !== cls.prototype.name) {
     Object.defineProperty(error, "name", { value: encoded.name, writable: true, configurable: true });

@@ -44,6 +44,16 @@ export function locateFunction(fn: (...args: never[]) => unknown, source: string
   return location ?? undefined;
 }
 
+/**
+ * Records where a function's text was written, known from elsewhere: a cluster worker
+ * that compiles a function shipped from another machine hands it to its pool with the
+ * location it was written at there, not a frame of the worker's own.
+ */
+export function rememberLocation(source: string, location: SourceLocation | undefined): void {
+  if (bySource.size >= MAX_SOURCES) bySource.clear();
+  bySource.set(source, location ?? null);
+}
+
 /** The first frame on the stack outside weft, read from V8's call sites (no stack text is formatted). */
 function callerFrame(): SourceLocation | undefined {
   const prepare = Error.prepareStackTrace;

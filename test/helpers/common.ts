@@ -20,12 +20,12 @@ export interface Outcome {
   killed: boolean;
 }
 
-/** Runs `node test/fixtures/<script> ...args`; kills it if it runs past `killAfterMs`. */
-export function runFixture(script: string, args: string[] = [], killAfterMs = 25_000): Promise<Outcome> {
+/** Runs `node ...nodeFlags test/fixtures/<script> ...args`; kills it if it runs past `killAfterMs`. */
+export function runFixture(script: string, args: string[] = [], killAfterMs = 25_000, nodeFlags: string[] = []): Promise<Outcome> {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT; // the fixture is a plain script, not a test file
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL(script, fixtures)), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(new URL(script, fixtures)), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let killed = false;

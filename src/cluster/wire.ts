@@ -1,0 +1,53 @@
+/**
+ * What travels through Redis between a cluster executor and its workers: a task as a
+ * BullMQ job's data, and its outcome as the job's return value.
+ *
+ * BullMQ stores job data and return values as JSON, which would turn a `Map`, a `Date`, a
+ * `bigint` or a typed array into something else. So arguments and outcomes travel as V8's
+ * structured serialization (what `postMessage` uses between threads), in base64: what
+ * arrives is what a thread would have received. The target travels as transport's plain
+ * descriptor (transport/target.ts), which is JSON already.
+ *
+ * A task that throws still completes as a job, with an error outcome: BullMQ's own failure
+ * carries only a message, and weft's futures re-raise the task's class, message and stack
+ * (transport/errors.ts). BullMQ's failure path is left for its retries (`retries`) and for
+ * its own failures.
+ */
+import { deserialize, serialize } from "node:v8";
+import type { TargetDescriptor } from "../transport/target.js";
+
+/** How a task's arguments are applied: one call, one call per item, one per item spread as arguments. */
+export const ONE = 0;
+export const CHUNK = 1;
+export const CHUNK_SPREAD = 2;
+export type Chunking = typeof ONE | typeof CHUNK | typeof CHUNK_SPREAD;
+
+/** A job's data: short keys, since every task carries them. */
+export interface TaskData {
+  /** The target. */
+  readonly t: TargetDescriptor;
+  /** The arguments (or the chunk's items), packed. */
+  readonly a: string;
+  /** How `a` is applied. */
+  readonly k: Chunking;
+  /** Runs allowed when workers die running it (the executor's `attempts`). */
+  readonly n: number;
+  /** The task's time limit on the worker, ms (absent: none). */
+  readonly d?: number;
+}
+
+/** A job's return value: a result, an error (transport's EncodedError), or a crash message. */
+export type Outcome = { readonly r: string } | { readonly e: string } | { readonly c: string };
+
+/** A structured-cloneable value as base64 text; throws a DataCloneError for what is not. */
+export function pack(value: unknown): string {
+  return serialize(value).toString("base64");
+}
+
+/** The value that {@link pack} packed. */
+export function unpack(text: string): unknown {
+  return deserialize(Buffer.from(text, "base64"));
+}
+
+/** The BullMQ key prefix weft's queues use (BullMQ's default). */
+export const PREFIX = "bull";
