@@ -20,13 +20,16 @@ import { Queue, SimpleQueue } from "../queue/queue.js";
 import type { Registration } from "./manager-server.js";
 import { ACK, CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
-import { methodsOf, type Call } from "./manager-methods.js";
+import { NOT_NOW, methodsOf, type Call } from "./manager-methods.js";
 
 /** An item handed to the client, until it acknowledges it. */
 interface Delivery {
   readonly queue: Queue | SimpleQueue;
   readonly item: unknown;
 }
+
+/** The most items one `get` leases to a client that takes them in a loop. */
+const LEASE_MAX = 256;
 
 /** The agent thread's target: serves one client thread until its process goes. */
 export async function serveClient(registration: Registration): Promise<void> {
@@ -54,10 +57,32 @@ export async function serveClient(registration: Registration): Promise<void> {
     answer(route === Route.None ? Route.Sync : route, [route === Route.None ? 0 : call, Status.Failed, encodeError(error)]);
   };
 
-  const settle = (call: number, route: Route, method: string, queue: unknown, result: unknown): void => {
-    if ((method === "get" || method === "getNowait") && (queue instanceof Queue || queue instanceof SimpleQueue)) {
-      deliveries.set(call, { queue: queue as Queue, item: result });
-      answer(route, [call, Status.OkAck, encodeForProcess(result, "item")]);
+  let nextDelivery = 1;
+  /**
+   * A `get` answers a lease: the item got and up to `lease - 1` more that are there at
+   * once (a client that takes items in a loop asks for more each time), each with a
+   * delivery id that the client acknowledges before it hands the item to its caller.
+   * What was never acknowledged when the client goes is put back.
+   */
+  const deliver = (call: number, route: Route, queue: Queue | SimpleQueue, first: unknown, lease: number): void => {
+    const firstId = nextDelivery;
+    const items: unknown[] = [firstId];
+    for (let item = first, n = 0; ; ) {
+      deliveries.set(nextDelivery++, { queue, item });
+      items.push(encodeForProcess(item, "item"));
+      if (++n >= lease || queue.empty()) break;
+      try {
+        item = queue.getNowait();
+      } catch {
+        break; // Another consumer took it meanwhile.
+      }
+    }
+    answer(route, [call, Status.OkAck, items]);
+  };
+
+  const settle = (call: number, route: Route, method: string, target: unknown, result: unknown, args: unknown[]): void => {
+    if ((method === "get" || method === "getNowait") && (target instanceof Queue || target instanceof SimpleQueue)) {
+      deliver(call, route, target, result, Math.min(LEASE_MAX, Math.max(1, Number(args[1] ?? 1) | 0)));
     } else {
       answer(route, [call, Status.Ok, encodeForProcess(result, "result")]);
     }
@@ -80,18 +105,28 @@ export async function serveClient(registration: Registration): Promise<void> {
         target = localObject(id);
         objects.set(handleId, target);
       }
-      const run = methodsOf(target)[method] as Call | undefined;
+      // A one-way put (unbounded queues) cannot wait: its non-blocking form, at once.
+      const name = route === Route.None && method === "put" ? "putNowait" : method;
+      const run = methodsOf(target)[name] as Call | undefined;
       if (run === undefined) throw new TypeError(`weft: ${describeTarget(target)} has no remote method ${method}`);
       const decoded = args.map((arg) => decodeInProcess(arg));
       if (!run.waits) {
-        settle(call, route, method, target, run(target as never, decoded, gone.signal));
+        settle(call, route, method, target, run(target as never, decoded, gone.signal), args);
         return;
+      }
+      // What can be done at once is answered at once (no promise, no turn of this loop).
+      if (run.now !== undefined) {
+        const now = run.now(target as never, decoded);
+        if (now !== NOT_NOW) {
+          settle(call, route, method, target, now, args);
+          return;
+        }
       }
       // Its own controller, aborted when the client cancels it or goes (AbortSignal.any on
       // the agent's long-lived signal would pile up listeners, one per call).
       const abort = new AbortController();
       const done = Promise.resolve(run(target as never, decoded, abort.signal)).then(
-        (result) => settle(call, route, method, target, result),
+        (result) => settle(call, route, method, target, result, args),
         (error: unknown) => fail(call, route, error),
       ).finally(() => running.delete(call));
       running.set(call, { abort, done });

@@ -15,20 +15,32 @@ import { Queue, SimpleQueue } from "../queue/queue.js";
 import { SharedValue } from "../shared/shared-value.js";
 import { SharedArray } from "../shared/shared-array.js";
 import type { AcquireOptions } from "../core/timeouts.js";
+import { Empty } from "../core/errors.js";
+
+/** What {@link Call.now} answers when the call would have to wait. */
+export const NOT_NOW: unique symbol = Symbol("weft.notNow");
 
 /** One remote method: runs on `target` with the decoded arguments. */
 export interface Call {
   (target: never, args: unknown[], signal: AbortSignal): unknown;
   /** True if it may wait (it is then tracked, and cancellable). */
   waits?: boolean;
+  /** The outcome if it needs no wait (an uncontended acquire, an item there), else NOT_NOW. */
+  now?: (target: never, args: unknown[]) => unknown;
 }
 
 type Methods = Record<string, Call>;
 
-function waiting<T>(run: (target: T, args: unknown[], signal: AbortSignal) => unknown): Call {
+function waiting<T>(run: (target: T, args: unknown[], signal: AbortSignal) => unknown, now?: (target: T, args: unknown[]) => unknown): Call {
   const call = run as Call;
   call.waits = true;
+  if (now !== undefined) call.now = now as Call["now"];
   return call;
+}
+
+/** A lock or semaphore taken without waiting, else NOT_NOW (a wait with the client's options follows). */
+function acquireNow(primitive: { acquireSync(options: AcquireOptions): boolean }): unknown {
+  return primitive.acquireSync({ blocking: false }) ? true : NOT_NOW;
 }
 
 /** The options the client sent, with the agent's signal (the client's own stays with it). */
@@ -37,7 +49,7 @@ function withSignal(options: unknown, signal: AbortSignal): AcquireOptions {
 }
 
 const lockMethods: Methods = {
-  acquire: waiting((lock: Lock | RLock, [options], signal) => lock.acquire(withSignal(options, signal))),
+  acquire: waiting((lock: Lock | RLock, [options], signal) => lock.acquire(withSignal(options, signal)), acquireNow),
   release: (lock: Lock | RLock) => lock.release(),
   locked: (lock: Lock | RLock) => lock.locked(),
   stats: (lock: Lock | RLock) => lock.stats(),
@@ -50,7 +62,7 @@ const conditionMethods: Methods = {
 };
 
 const semaphoreMethods: Methods = {
-  acquire: waiting((semaphore: Semaphore, [options], signal) => semaphore.acquire(withSignal(options, signal))),
+  acquire: waiting((semaphore: Semaphore, [options], signal) => semaphore.acquire(withSignal(options, signal)), acquireNow),
   release: (semaphore: Semaphore, [n]) => semaphore.release(n as number | undefined),
 };
 
@@ -72,7 +84,18 @@ const barrierMethods: Methods = {
 const simpleQueueMethods: Methods = {
   put: waiting((queue: Queue, [item, options], signal) => queue.put(item, withSignal(options, signal))),
   putNowait: (queue: Queue, [item]) => queue.putNowait(item),
-  get: waiting((queue: Queue, [options], signal) => queue.get(withSignal(options, signal))),
+  get: waiting(
+    (queue: Queue, [options], signal) => queue.get(withSignal(options, signal)),
+    (queue: Queue) => {
+      if (queue.empty()) return NOT_NOW;
+      try {
+        return queue.getNowait();
+      } catch (error) {
+        if (error instanceof Empty) return NOT_NOW; // another consumer took it meanwhile
+        throw error;
+      }
+    },
+  ),
   getNowait: (queue: Queue) => queue.getNowait(),
   qsize: (queue: Queue) => queue.qsize(),
   empty: (queue: Queue) => queue.empty(),

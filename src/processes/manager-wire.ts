@@ -53,6 +53,22 @@ export function frame(message: unknown): Buffer {
 export class FrameReader {
   #pending: Buffer = Buffer.alloc(0);
 
+  /** Adds a chunk without decoding (see {@link next}); the chunk is copied if a frame stays incomplete. */
+  add(chunk: Buffer): void {
+    this.#pending = this.#pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#pending, chunk]);
+  }
+
+  /** The next complete message, or `undefined`. */
+  next(): unknown {
+    const data = this.#pending;
+    if (data.length < 4) return undefined;
+    const length = data.readUInt32LE(0);
+    if (data.length < 4 + length) return undefined;
+    const message = deserialize(data.subarray(4, 4 + length));
+    this.#pending = data.subarray(4 + length);
+    return message;
+  }
+
   /** Adds a chunk; returns the messages it completes, in order. */
   push(chunk: Buffer): unknown[] {
     let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);

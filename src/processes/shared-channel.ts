@@ -42,7 +42,11 @@ export class Channel {
   readonly #handles = new Map<string, number>();
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   readonly #reader = new FrameReader();
-  #header = Buffer.allocUnsafe(4);
+  readonly #syncReader = new FrameReader();
+  readonly #chunk = Buffer.allocUnsafe(64 * 1024);
+  /** One-way frames of async calls (puts) not yet written: written together at the end of this turn, or before any other frame. */
+  #outbox: Buffer[] = [];
+  #outboxWaiters: Array<() => void> = [];
 
   constructor(address: string, ownerPid: number) {
     this.#address = address;
@@ -112,40 +116,84 @@ export class Channel {
     this.#send(0, id, method, args, Route.None);
   }
 
+  /**
+   * A pipelined call of an async caller: coalesced with the others of this turn of the
+   * event loop into one write; resolves once it is written (in the FIFO, it reaches the
+   * owner even if this process dies).
+   */
+  postSoon(id: string, method: string, args: unknown[]): Promise<void> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    try {
+      this.#outbox.push(frame(this.#request(0, id, method, args, Route.None)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const written = new Promise<void>((resolve) => this.#outboxWaiters.push(resolve));
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+    return written;
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const bytes = this.#outbox.length === 1 ? this.#outbox[0] : Buffer.concat(this.#outbox);
+    const waiters = this.#outboxWaiters;
+    this.#outbox = [];
+    this.#outboxWaiters = [];
+    this.#writeAll(bytes);
+    for (const resolve of waiters) resolve();
+  }
+
   #send(call: number, id: string, method: string, args: unknown[], route: Route): void {
     if (this.#closed !== undefined) throw this.#closed;
+    this.#write(this.#request(call, id, method, args, route));
+  }
+
+  #request(call: number, id: string, method: string, args: unknown[], route: Route): Request {
     let handle = this.#handles.get(id);
     const first = handle === undefined;
     if (handle === undefined) this.#handles.set(id, (handle = this.#handles.size + 1));
-    this.#write(first ? [call, handle, method, args, route, id] : [call, handle, method, args, route]);
+    return first ? [call, handle, method, args, route, id] : [call, handle, method, args, route];
   }
 
+  /** Writes a frame, after the coalesced ones before it (the owner sees calls in call order). */
   #write(request: Request): void {
-    const bytes = frame(request);
+    if (this.#outbox.length > 0) {
+      this.#outbox.push(frame(request));
+      this.#flush();
+    } else {
+      this.#writeAll(frame(request));
+    }
+  }
+
+  #writeAll(bytes: Buffer): void {
     for (let done = 0; done < bytes.length; ) done += writeSync(this.#req, bytes, done, bytes.length - done);
   }
 
   #outcome(call: number, status: Status, value: unknown): unknown {
     if (status === Status.Failed) throw decodeError(value as EncodedError, `in process ${this.#ownerPid}`);
-    // Acknowledged before it is handed over: from here on, the item is this process's.
-    if (status === Status.OkAck) this.#write([0, call, ACK, [], Route.None]);
+    // A lease of queue items, `[firstDeliveryId, ...items]`: the proxy acknowledges and decodes each as it hands it over.
+    if (status === Status.OkAck) return value;
     return decodeInProcess(value);
   }
 
-  /** Reads one answer from the sync FIFO, blocking. */
-  #readSync(): Reply {
-    this.#readFully(this.#header, 4);
-    const length = this.#header.readUInt32LE(0);
-    const body = Buffer.allocUnsafe(length);
-    this.#readFully(body, length);
-    return deserialize(body) as Reply;
+  /**
+   * Acknowledges a delivered queue item, before it is handed to the caller: once the
+   * write returns, the owner will read it even if this process dies at once, and the
+   * item is this process's (the owner puts back only what was never acknowledged).
+   */
+  ack(delivery: number): void {
+    if (this.#closed !== undefined) throw this.#closed;
+    this.#write([0, delivery, ACK, [], Route.None]);
   }
 
-  #readFully(into: Buffer, length: number): void {
-    for (let got = 0; got < length; ) {
-      const n = readSync(this.#srep, into, got, length - got, null);
+  /** Reads one answer from the sync FIFO, blocking; reads as much as is there, keeping the rest for the next answer. */
+  #readSync(): Reply {
+    for (;;) {
+      const message = this.#syncReader.next();
+      if (message !== undefined) return message as Reply;
+      const n = readSync(this.#srep, this.#chunk, 0, this.#chunk.length, null);
       if (n === 0) throw this.#close(this.#gone());
-      got += n;
+      this.#syncReader.add(this.#chunk.subarray(0, n));
     }
   }
 

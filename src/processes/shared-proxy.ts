@@ -33,7 +33,7 @@ import { LifoQueue, PriorityQueue, Queue, SimpleQueue } from "../queue/queue.js"
 import { SharedValue } from "../shared/shared-value.js";
 import { SharedArray } from "../shared/shared-array.js";
 import { channelTo } from "./shared-channel.js";
-import { encodeForProcess, reviveForProcess, type ProcessDescriptor, type ProcessSharedKind } from "./shared-encode.js";
+import { decodeInProcess, encodeForProcess, reviveForProcess, type ProcessDescriptor, type ProcessSharedKind } from "./shared-encode.js";
 
 const REMOTE: unique symbol = Symbol("weft.remote");
 const HELD: unique symbol = Symbol("weft.held");
@@ -310,43 +310,119 @@ const barrierMembers = {
   },
 };
 
+const LEASE: unique symbol = Symbol("weft.lease");
+
+/** Queue items this thread holds on lease from the owner, not yet handed to a caller. */
+interface Lease {
+  /** The delivery id of `items[0]`. */
+  first: number;
+  items: unknown[];
+  /** How many of `items` were handed over. */
+  taken: number;
+  /** How many items the next remote get asks for (grows while a consumer keeps taking). */
+  ask: number;
+}
+
+type QueueProxy = Proxied & { [LEASE]?: Lease };
+
+/** FIFO queues lease items in batches; a LIFO or priority queue's order would suffer, so they take one at a time. */
+function leaseSize(self: QueueProxy): number {
+  const kind = self[REMOTE].kind;
+  return kind === "Queue" || kind === "SimpleQueue" ? (self[LEASE]?.ask ?? 1) : 1;
+}
+
+/** Hands over the next leased item, acknowledged first; `undefined` (the symbol NONE) if none is left. */
+function takeLeased(self: QueueProxy): unknown {
+  const lease = self[LEASE];
+  if (lease === undefined || lease.taken === lease.items.length) return NONE;
+  const index = lease.taken++;
+  channelOf(self).ack(lease.first + index);
+  const item = lease.items[index];
+  lease.items[index] = undefined;
+  return decodeInProcess(item);
+}
+
+/** Keeps a lease `[firstId, ...items]` from the owner and hands over its first item. */
+function leased(self: QueueProxy, answer: unknown): unknown {
+  const [first, ...items] = answer as [number, ...unknown[]];
+  const previous = self[LEASE];
+  // A full lease means more was waiting: ask for twice as many next time.
+  const ask = Math.min(LEASE_MAX, items.length >= (previous?.ask ?? 1) ? 2 * (previous?.ask ?? 1) : previous?.ask ?? 1);
+  self[LEASE] = { first, items, taken: 0, ask };
+  return takeLeased(self);
+}
+
+function leftOnLease(self: QueueProxy): number {
+  const lease = self[LEASE];
+  return lease === undefined ? 0 : lease.items.length - lease.taken;
+}
+
+const NONE: unique symbol = Symbol("weft.none");
+const LEASE_MAX = 256;
+
+/** An unbounded queue's put cannot wait or be refused for room: it is sent one way. */
+function oneWay(self: Proxied): boolean {
+  return self[REMOTE].kind === "SimpleQueue" || self[REMOTE].meta.maxsize === 0;
+}
+
+function channelOf(self: Proxied) {
+  const remote = self[REMOTE];
+  return channelTo(remote.address, remote.pid);
+}
+
 const simpleQueueMembers = {
   ...common,
   put(this: Proxied, item: unknown, options?: AcquireOptions): Promise<void> {
     return rejecting(() => {
       checkWait(options, `${kindName(this)}.put()`);
-      return remoteAsync(this, "put", [encodeForProcess(item, "item"), sent(options)], options?.signal) as Promise<void>;
+      const encoded = encodeForProcess(item, "item");
+      if (oneWay(this)) {
+        throwIfAborted(options?.signal);
+        return channelOf(this).postSoon(this[REMOTE].id, "put", [encoded, undefined]);
+      }
+      return remoteAsync(this, "put", [encoded, sent(options)], options?.signal) as Promise<void>;
     });
   },
   putSync(this: Proxied, item: unknown, options?: AcquireOptions): void {
     checkWait(options, `${kindName(this)}.putSync()`);
     assertMayBlock(`${kindName(this)}.putSync()`, "queue.put()", options);
     throwIfAborted(options?.signal);
-    remoteSync(this, "put", [encodeForProcess(item, "item"), sent(options)]);
+    const encoded = encodeForProcess(item, "item");
+    if (oneWay(this)) remotePost(this, "put", [encoded, undefined]);
+    else remoteSync(this, "put", [encoded, sent(options)]);
   },
   putNowait(this: Proxied, item: unknown): void {
-    remoteSync(this, "putNowait", [encodeForProcess(item, "item")]);
+    const encoded = encodeForProcess(item, "item");
+    if (oneWay(this)) remotePost(this, "put", [encoded, undefined]);
+    else remoteSync(this, "putNowait", [encoded]);
   },
-  get(this: Proxied, options?: AcquireOptions): Promise<unknown> {
+  get(this: QueueProxy, options?: AcquireOptions): Promise<unknown> {
     return rejecting(() => {
       checkWait(options, `${kindName(this)}.get()`);
-      return remoteAsync(this, "get", [sent(options)], options?.signal);
+      throwIfAborted(options?.signal);
+      const here = takeLeased(this);
+      if (here !== NONE) return Promise.resolve(here);
+      return remoteAsync(this, "get", [sent(options), leaseSize(this)], options?.signal).then((answer) => leased(this, answer));
     });
   },
-  getSync(this: Proxied, options?: AcquireOptions): unknown {
+  getSync(this: QueueProxy, options?: AcquireOptions): unknown {
     checkWait(options, `${kindName(this)}.getSync()`);
     assertMayBlock(`${kindName(this)}.getSync()`, "queue.get()", options);
     throwIfAborted(options?.signal);
-    return remoteSync(this, "get", [sent(options)]);
+    const here = takeLeased(this);
+    if (here !== NONE) return here;
+    return leased(this, remoteSync(this, "get", [sent(options), leaseSize(this)]));
   },
-  getNowait(this: Proxied): unknown {
-    return remoteSync(this, "getNowait");
+  getNowait(this: QueueProxy): unknown {
+    const here = takeLeased(this);
+    if (here !== NONE) return here;
+    return leased(this, remoteSync(this, "getNowait", [undefined, leaseSize(this)]));
   },
-  qsize(this: Proxied): number {
-    return remoteSync(this, "qsize") as number;
+  qsize(this: QueueProxy): number {
+    return leftOnLease(this) + (remoteSync(this, "qsize") as number);
   },
-  empty(this: Proxied): boolean {
-    return remoteSync(this, "empty") as boolean;
+  empty(this: QueueProxy): boolean {
+    return leftOnLease(this) === 0 && (remoteSync(this, "empty") as boolean);
   },
   shutdown(this: Proxied, options?: { immediate?: boolean }): void {
     remoteSync(this, "shutdown", [options === undefined ? undefined : { immediate: options.immediate }]);
