@@ -5,7 +5,8 @@
  *    forms on the child's main thread): the mean per round of N pairs, against
  *    `Manager().Lock()` from a Python child (bench/peers/mp_shared.py).
  *  - a Queue made in this process, 1 producer here -> 1 consumer in a child (`getSync`
- *    loop), small ints, against `multiprocessing.Queue` 1 -> 1.
+ *    loop), small ints, against `multiprocessing.Queue` 1 -> 1; and the other way, a
+ *    child's `putSync` loop -> `await get()` here.
  *  The children are the test fixture (test/fixtures/process-shared-child.mjs), which has
  *  timing scenarios for this.
  */
@@ -43,9 +44,22 @@ export async function benchProcessShared(): Promise<GroupResult> {
     queue.putNowait(null);
     queueRates.push((await draining) as number);
   }
+  // The other direction: a child's putSync loop into a Queue of this process, got here.
+  const fillRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const queue = new Queue<number | null>();
+    const filling = run("timeFill", [queue, ITEMS]);
+    await queue.get();
+    const t = performance.now();
+    let n = 1;
+    while ((await queue.get()) !== null) n++;
+    fillRates.push(n / ((performance.now() - t) / 1000));
+    await filling;
+  }
   const py = JSON.parse(execFileSync("python3", [python, String(ROUNDS + 1), String(LOCK_PAIRS), String(ITEMS)], { encoding: "utf8" })) as {
     lock_us: number[];
     queue_per_s: number[];
+    fill_per_s: number[];
   };
   const weftLock = latency(lockUs.slice(1), 1);
   const pyLock = latency(py.lock_us.slice(1), 1);
@@ -59,6 +73,13 @@ export async function benchProcessShared(): Promise<GroupResult> {
       figure: rate(queueRates, `${ITEMS} items`, 0, "items/s"),
       vs: "Python multiprocessing.Queue 1->1 ints",
     },
+    { group: GROUP, label: "Python multiprocessing.Queue child->parent ints", figure: rate(py.fill_per_s, `${ITEMS} items`, 0, "items/s") },
+    {
+      group: GROUP,
+      label: "process-shared Queue child->parent ints (putSync in a child)",
+      figure: rate(fillRates, `${ITEMS} items`, 0, "items/s"),
+      vs: "Python multiprocessing.Queue child->parent ints",
+    },
   ];
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
   return {
@@ -70,11 +91,19 @@ export async function benchProcessShared(): Promise<GroupResult> {
         met: pyLock.median / weftLock.median >= 3,
       },
       {
-        target: "process-shared Queue 1->1 >= multiprocessing.Queue",
+        target: "process-shared Queue 1->1 (parent->child) >= multiprocessing.Queue",
         measured: `${(median(queueRates) / median(py.queue_per_s)).toFixed(2)}x`,
         met: median(queueRates) >= median(py.queue_per_s),
       },
+      {
+        target: "process-shared Queue 1->1 (child->parent) >= multiprocessing.Queue",
+        measured: `${(median(fillRates) / median(py.fill_per_s)).toFixed(2)}x`,
+        met: median(fillRates) >= median(py.fill_per_s),
+      },
     ],
-    notes: ["each process-shared call is a round trip through the owner (one agent thread per client thread); the Queue is not streamed yet (one round trip per item)"],
+    notes: [
+      "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined)",
+      "parent->child: each remote get leases up to 256 items there at once, each acknowledged (one write) before it is handed over; child->parent: each putSync is one one-way write",
+    ],
   };
 }

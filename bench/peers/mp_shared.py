@@ -1,5 +1,6 @@
 """Python's side of bench/process-shared.ts: a Manager().Lock() acquire+release from a
-child process (per-round mean, in us), and multiprocessing.Queue 1->1 ints (items/s)."""
+child process (per-round mean, in us), and multiprocessing.Queue 1->1 ints (items/s), both
+directions (parent puts / child gets, and child puts / parent gets)."""
 import json
 import multiprocessing as mp
 import sys
@@ -18,11 +19,18 @@ def lock_rounds(lock, rounds, n, out):
 
 
 def drain(queue, out):
+    queue.get()  # timed from the first item on, as the weft side
     t = time.perf_counter()
-    n = 0
+    n = 1
     while queue.get() is not None:
         n += 1
     out.put(n / (time.perf_counter() - t))
+
+
+def fill(queue, n):
+    for i in range(n):
+        queue.put(i)
+    queue.put(None)
 
 
 if __name__ == "__main__":
@@ -44,4 +52,16 @@ if __name__ == "__main__":
         queue.put(None)
         rates.append(out.get())
         p.join()
-    print(json.dumps({"lock_us": lock, "queue_per_s": rates}))
+    fills = []
+    for _ in range(rounds):
+        queue = mp.Queue()
+        p = mp.Process(target=fill, args=(queue, items))
+        p.start()
+        queue.get()
+        t = time.perf_counter()
+        got = 1
+        while queue.get() is not None:
+            got += 1
+        fills.append(got / (time.perf_counter() - t))
+        p.join()
+    print(json.dumps({"lock_us": lock, "queue_per_s": rates, "fill_per_s": fills}))

@@ -7,6 +7,10 @@
  * event loop's async tasks) wait at once, as async tasks of one thread do; it answers on
  * the FIFO the call names (sync or async). Every wait is given the agent's abort signal.
  *
+ * What can be answered at once (an uncontended acquire, an item already there) is
+ * answered in the same turn, without a promise. A queue `get` answers a lease (see
+ * `deliver`); a `put` sent one way (an unbounded queue) runs as `putNowait`.
+ *
  * When the client's end of the request FIFO closes (its process died or exited), the
  * agent aborts the waits it still has, puts back every queue item it handed out that the
  * client did not acknowledge (so none is lost and none is taken twice), and ends. Locks
@@ -18,7 +22,7 @@ import { Socket } from "node:net";
 import { encodeError } from "../transport/errors.js";
 import { Queue, SimpleQueue } from "../queue/queue.js";
 import type { Registration } from "./manager-server.js";
-import { ACK, CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
 import { NOT_NOW, methodsOf, type Call } from "./manager-methods.js";
 
@@ -90,10 +94,6 @@ export async function serveClient(registration: Registration): Promise<void> {
 
   const handle = (request: Request): void => {
     const [call, handleId, method, args, route, id] = request;
-    if (method === ACK) {
-      deliveries.delete(handleId);
-      return;
-    }
     if (method === CANCEL) {
       running.get(handleId)?.abort.abort(new Error("cancelled by the client"));
       return;
@@ -137,7 +137,10 @@ export async function serveClient(registration: Registration): Promise<void> {
 
   await new Promise<void>((resolve) => {
     requests.on("data", (chunk: Buffer) => {
-      for (const message of reader.push(chunk)) handle(message as Request);
+      for (const message of reader.push(chunk)) {
+        if (typeof message === "number") deliveries.delete(message);
+        else handle(message as Request);
+      }
     });
     requests.on("end", resolve);
     requests.on("error", () => resolve());

@@ -29,16 +29,29 @@ export type Request = [call: number, handle: number, method: string, args: unkno
 export const enum Status {
   Ok = 0,
   Failed = 1,
-  /** Ok, and the value is an item taken from a queue: the caller acknowledges it (`#ack`). */
+  /** Ok, and the value is a lease of queue items `[firstDeliveryId, ...items]`: the caller acknowledges each ({@link ackFrame}). */
   OkAck = 2,
 }
 
 /** An answer: `[callId, status, value]`; call 0 carries the failure of a pipelined request. */
 export type Reply = [call: number, status: Status, value: unknown];
 
-/** Control methods (not methods of the shared object). */
-export const ACK = "#ack";
+/** A control method (not a method of the shared object): the client gave up waiting for call `handle`. */
 export const CANCEL = "#cancel";
+
+/**
+ * An acknowledgement of queue delivery `id` (the most frequent frame of a consumer):
+ * eight bytes, a length of ACK_FRAME then the id, read back as the number itself, with
+ * no serializer on either side.
+ */
+const ACK_FRAME = 0xffffffff;
+
+export function ackFrame(id: number): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeUInt32LE(ACK_FRAME, 0);
+  out.writeUInt32LE(id >>> 0, 4);
+  return out;
+}
 
 /** A frame for `message`: its length, then its bytes. */
 export function frame(message: unknown): Buffer {
@@ -49,7 +62,7 @@ export function frame(message: unknown): Buffer {
   return out;
 }
 
-/** Collects frames from chunks as they arrive. */
+/** Collects frames from chunks as they arrive (an acknowledgement frame comes out as its delivery id, a number). */
 export class FrameReader {
   #pending: Buffer = Buffer.alloc(0);
 
@@ -63,6 +76,11 @@ export class FrameReader {
     const data = this.#pending;
     if (data.length < 4) return undefined;
     const length = data.readUInt32LE(0);
+    if (length === ACK_FRAME) {
+      if (data.length < 8) return undefined;
+      this.#pending = data.subarray(8);
+      return data.readUInt32LE(4);
+    }
     if (data.length < 4 + length) return undefined;
     const message = deserialize(data.subarray(4, 4 + length));
     this.#pending = data.subarray(4 + length);
@@ -75,6 +93,12 @@ export class FrameReader {
     const out: unknown[] = [];
     while (data.length >= 4) {
       const length = data.readUInt32LE(0);
+      if (length === ACK_FRAME) {
+        if (data.length < 8) break;
+        out.push(data.readUInt32LE(4));
+        data = data.subarray(8);
+        continue;
+      }
       if (data.length < 4 + length) break;
       out.push(deserialize(data.subarray(4, 4 + length)));
       data = data.subarray(4 + length);

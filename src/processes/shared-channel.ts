@@ -18,7 +18,7 @@ import { currentIdent } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, type Registration } from "./manager-server.js";
-import { ACK, CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, FrameReader, Route, Status, ackFrame, frame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
 import { deserialize } from "node:v8";
 
@@ -183,7 +183,8 @@ export class Channel {
    */
   ack(delivery: number): void {
     if (this.#closed !== undefined) throw this.#closed;
-    this.#write([0, delivery, ACK, [], Route.None]);
+    if (this.#outbox.length > 0) this.#flush();
+    this.#writeAll(ackFrame(delivery));
   }
 
   /** Reads one answer from the sync FIFO, blocking; reads as much as is there, keeping the rest for the next answer. */

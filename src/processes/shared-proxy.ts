@@ -13,9 +13,10 @@
  * the owner answers, with the real classes' checks first (a blocking form on the main
  * thread: MainThreadBlockingError). Members that cannot wait (`locked()`, `isSet()`,
  * `value`) are a blocking round trip too, as short as the owner's answer. A release of
- * a lock this thread took, `Event.set()`/`clear()` and a `SharedValue` store (checked
- * here) are pipelined: sent without waiting, and still seen by the owner before this
- * thread's next call. A proxy can be passed on, to threads of this process or to other
+ * a lock this thread took, `Event.set()`/`clear()`, a `SharedValue` store (checked
+ * here) and a put to an unbounded queue are pipelined: sent without waiting, and still
+ * seen by the owner before this thread's next call. A FIFO queue's get keeps the lease
+ * the owner answers with and hands its items over one by one, each acknowledged first. A proxy can be passed on, to threads of this process or to other
  * processes, and stays a handle to the same object.
  */
 import { ShutDown } from "../core/errors.js";
