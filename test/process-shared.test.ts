@@ -264,6 +264,7 @@ test("Process: every family from a child, blocking and async forms", T, async ()
     condition: [false, false],
     barrier: [true, true],
     queue: ["sync", "async"],
+    leased: Array.from({ length: 10 }, (_, i) => `i${i}`),
     value: [41, 42, 42, 7],
     array: [9, 2, [9, 2, 3]],
   });
@@ -271,6 +272,7 @@ test("Process: every family from a child, blocking and async forms", T, async ()
   objects.semaphore.release();
   assert.equal(objects.rlock.locked(), false);
   assert.equal(objects.value.value, 7);
+  assert.equal(objects.queue.qsize(), 0);
   assert.equal(objects.array.array[0], 9);
 });
 

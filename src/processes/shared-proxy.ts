@@ -15,8 +15,8 @@
  * `value`) are a blocking round trip too, as short as the owner's answer. A release of
  * a lock this thread took, `Event.set()`/`clear()`, a `SharedValue` store (checked
  * here) and a put to an unbounded queue are pipelined: sent without waiting, and still
- * seen by the owner before this thread's next call. A FIFO queue's get keeps the lease
- * the owner answers with and hands its items over one by one, each acknowledged first. A proxy can be passed on, to threads of this process or to other
+ * seen by the owner before this thread's next call. A FIFO queue's getSync keeps the
+ * lease the owner answers with and hands its items over one by one, each acknowledged first. A proxy can be passed on, to threads of this process or to other
  * processes, and stays a handle to the same object.
  */
 import { ShutDown } from "../core/errors.js";
@@ -315,41 +315,60 @@ const LEASE: unique symbol = Symbol("weft.lease");
 
 /** Queue items this thread holds on lease from the owner, not yet handed to a caller. */
 interface Lease {
-  /** The delivery id of `items[0]`. */
-  first: number;
+  /** Delivery ids and items, in the order they are handed over, from `taken` on. */
+  ids: number[];
   items: unknown[];
-  /** How many of `items` were handed over. */
   taken: number;
   /** How many items the next remote get asks for (grows while a consumer keeps taking). */
   ask: number;
 }
 
-type QueueProxy = Proxied & { [LEASE]?: Lease };
+const ASYNC_GETS: unique symbol = Symbol("weft.asyncGets");
 
-/** FIFO queues lease items in batches; a LIFO or priority queue's order would suffer, so they take one at a time. */
+type QueueProxy = Proxied & { [LEASE]?: Lease; [ASYNC_GETS]?: number };
+
+/**
+ * How many items a blocking get asks for. FIFO queues lease batches; a LIFO or priority
+ * queue's order would suffer, so they take one at a time. Async gets take one each, and a
+ * blocking get takes one while an async get of this thread is pending: a batch would sit
+ * here while that get waits at the owner for an item.
+ */
 function leaseSize(self: QueueProxy): number {
   const kind = self[REMOTE].kind;
-  return kind === "Queue" || kind === "SimpleQueue" ? (self[LEASE]?.ask ?? 1) : 1;
+  if ((self[ASYNC_GETS] ?? 0) > 0 || (kind !== "Queue" && kind !== "SimpleQueue")) return 1;
+  return self[LEASE]?.ask ?? 1;
 }
 
-/** Hands over the next leased item, acknowledged first; `undefined` (the symbol NONE) if none is left. */
+/** Hands over the next leased item, acknowledged first; NONE if none is left. */
 function takeLeased(self: QueueProxy): unknown {
   const lease = self[LEASE];
   if (lease === undefined || lease.taken === lease.items.length) return NONE;
   const index = lease.taken++;
-  channelOf(self).ack(lease.first + index);
+  channelOf(self).ack(lease.ids[index]);
   const item = lease.items[index];
   lease.items[index] = undefined;
   return decodeInProcess(item);
 }
 
-/** Keeps a lease `[firstId, ...items]` from the owner and hands over its first item. */
+/**
+ * Keeps a lease `[firstId, ...items]` from the owner (after what is left of earlier ones:
+ * two async gets may be answered while neither has been handed over) and hands over the
+ * next item.
+ */
 function leased(self: QueueProxy, answer: unknown): unknown {
   const [first, ...items] = answer as [number, ...unknown[]];
   const previous = self[LEASE];
+  const asked = previous?.ask ?? 1;
   // A full lease means more was waiting: ask for twice as many next time.
-  const ask = Math.min(LEASE_MAX, items.length >= (previous?.ask ?? 1) ? 2 * (previous?.ask ?? 1) : previous?.ask ?? 1);
-  self[LEASE] = { first, items, taken: 0, ask };
+  const ask = items.length >= asked ? Math.min(LEASE_MAX, 2 * asked) : asked;
+  const lease: Lease = previous === undefined || previous.taken === previous.items.length
+    ? { ids: [], items: [], taken: 0, ask }
+    : { ids: previous.ids.slice(previous.taken), items: previous.items.slice(previous.taken), taken: 0, ask };
+  for (let i = 0; i < items.length; i++) {
+    lease.ids.push(first + i);
+    lease.items.push(items[i]);
+  }
+  self[LEASE] = lease;
   return takeLeased(self);
 }
 
@@ -403,7 +422,18 @@ const simpleQueueMembers = {
       throwIfAborted(options?.signal);
       const here = takeLeased(this);
       if (here !== NONE) return Promise.resolve(here);
-      return remoteAsync(this, "get", [sent(options), leaseSize(this)], options?.signal).then((answer) => leased(this, answer));
+      this[ASYNC_GETS] = (this[ASYNC_GETS] ?? 0) + 1;
+      const done = (): void => void (this[ASYNC_GETS] = (this[ASYNC_GETS] ?? 1) - 1);
+      return remoteAsync(this, "get", [sent(options), 1], options?.signal).then(
+        (answer) => {
+          done();
+          return leased(this, answer);
+        },
+        (error: unknown) => {
+          done();
+          throw error;
+        },
+      );
     });
   },
   getSync(this: QueueProxy, options?: AcquireOptions): unknown {
