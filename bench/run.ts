@@ -1,6 +1,7 @@
 /**
  * The benchmark suite: `npm run bench` (or `node build/bench/run.js [group...]` after a
- * build, with groups among: start uncontended contended wakeup async queue pool ppool process trace deadlock cluster).
+ * build, with groups among: start uncontended contended wakeup async queue pool ppool process trace deadlock cluster
+ * pshared).
  *
  * Every weft figure is printed next to a raw baseline measured in the same run, on the
  * same machine, a moment apart.
@@ -15,6 +16,7 @@ import { benchPool } from "./pool.js";
 import { benchProcessPool } from "./process-pool.js";
 import { benchProcess } from "./process.js";
 import { benchQueue } from "./queue.js";
+import { benchProcessShared } from "./process-shared.js";
 import { benchUncontended } from "./lock-uncontended.js";
 import { renderTables, type Check, type GroupResult, type Row } from "./stats.js";
 import { benchThreadStart } from "./thread-start.js";
@@ -34,6 +36,7 @@ const GROUPS: Record<string, () => Promise<GroupResult>> = {
   deadlock: benchDeadlock,
   cluster: benchCluster,
   process: benchProcess,
+  pshared: benchProcessShared,
 };
 
 async function main(): Promise<void> {

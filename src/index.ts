@@ -44,6 +44,9 @@ export { DeadlockError, LockOwnerDiedError, type DeadlockEdge } from "./core/err
 export type { LockStats, LockThreadStats } from "./core/lock-stats.js";
 export type { WatchdogConfig, WeftConfigOptions } from "./core/config.js";
 export { dumpThreads } from "./diagnostics/dump.js";
+// Process-shared objects: served by the process that made them, proxies elsewhere.
+export { encodeForProcess, decodeInProcess, type ProcessDescriptor, type ProcessSharedKind } from "./processes/shared-encode.js";
+import "./processes/shared-proxy.js";
 // The diagnostics that switch themselves on with configure(): the wait recorder and
 // deadlock detector, the dump on a signal, the hang watchdog.
 import "./diagnostics/deadlock.js";

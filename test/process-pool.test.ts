@@ -94,7 +94,7 @@ test("asCompleted and wait work on the pool's futures", T, async () => {
 test("an argument that cannot reach another process is a TypeError naming its path, at submit()", T, async () => {
   const fn = (..._args: unknown[]): number => 1;
   assert.throws(() => pool.submit(fn, 1, { callback: () => 2 } as never), (e: unknown) => e instanceof TypeError && /^args\[1\]\.callback: functions cannot be sent to another process/.test(e.message));
-  assert.throws(() => pool.submit(fn, [new Lock()]), (e: unknown) => e instanceof TypeError && /^args\[0\]\[0\]: a Lock is shared between threads, not processes/.test(e.message));
+  assert.throws(() => pool.submit(fn, [new Lock()]), (e: unknown) => e instanceof TypeError && /^args\[0\]\[0\]: a Lock cannot be sent to a process pool's task/.test(e.message));
   assert.throws(() => pool.submit(fn, { v: new SharedValue("int32") }), (e: unknown) => e instanceof TypeError && /^args\[0\]\.v: /.test(e.message));
   const { port1, port2 } = new MessageChannel();
   assert.throws(() => pool.submit(fn, port1), (e: unknown) => e instanceof TypeError && /^args\[0\]: a MessagePort .* cannot be sent to another process/.test(e.message));

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { test } from "node:test";
 import {
-  Lock,
   MainThreadBlockingError,
   Process,
   RuntimeError,
@@ -120,7 +119,6 @@ test("an argument that cannot reach another process is a TypeError naming its pa
   const cases: [unknown[], RegExp][] = [
     [[1, { callback: () => 1 }], /^args\[1\]\.callback: functions cannot be sent to another process/],
     [[{ port: port1 }], /^args\[0\]\.port: a MessagePort .* cannot be sent to another process/],
-    [[[new Lock()]], /^args\[0\]\[0\]: a Lock is shared between threads, not processes/],
     [[new Int32Array(new SharedArrayBuffer(4))], /^args\[0\]: a SharedArrayBuffer is memory of this process/],
   ];
   try {

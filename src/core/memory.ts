@@ -207,3 +207,8 @@ export function blockOf(view: ArrayBufferView): SharedBlock {
 export function heapStats(): { reservedBytes: number; committedBytes: number; usedBytes: number } {
   return { reservedBytes: heap.maxByteLength, committedBytes: heap.byteLength, usedBytes: Atomics.load(words, TOP) };
 }
+
+/** The heap's random id: tells this weft world (one heap) from another in the same process. */
+export function heapId(): number {
+  return words[HEAP_ID];
+}

@@ -21,6 +21,7 @@ import { isChildProcess } from "../core/identity.js";
 import { BYTES, CLOSE, Link, OBJECT } from "./link.js";
 import { crossProcessRefusal, registerProcessTransfer, type ChildRef } from "./process-args.js";
 import { checkProcessSendable } from "./process-pool-sendable.js";
+import { decodeInProcess, encodeForProcess } from "./shared-encode.js";
 import { onChildStart } from "./process.js";
 import { LINK_FD } from "./spare.js";
 
@@ -98,8 +99,9 @@ export class Connection {
     checkProcessSendable(value, "obj", messageRefusal);
     let body: Buffer;
     try {
-      body = serialize(value);
+      body = serialize(encodeForProcess(value, "send(value)"));
     } catch (error) {
+      if (error instanceof TypeError && error.message.startsWith("send(value)")) throw error;
       throw new TypeError(`send(): the value cannot be sent to another process: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     this.#deliver(OBJECT, body);
@@ -328,7 +330,7 @@ function linkOf(peer: number): Link | undefined {
 }
 
 function decodeFrame(frame: Frame): unknown {
-  return frame.kind === OBJECT ? deserialize(frame.body) : frame.body;
+  return frame.kind === OBJECT ? decodeInProcess(deserialize(frame.body)) : frame.body;
 }
 
 function checkMaxLength(maxLength: number | undefined): void {
@@ -371,7 +373,8 @@ function messageRefusal(value: unknown): string | undefined {
   if (value instanceof Connection) {
     return "a Connection cannot travel inside a message (it would arrive as an empty object): pass it to the Process in its args, or send data and make the Pipe there";
   }
-  return crossProcessRefusal(value);
+  // Shared objects travel: encodeForProcess gives the other side a proxy served from here.
+  return crossProcessRefusal(value, true);
 }
 
 /** The id of the other end of the end `id` (ends are made in pairs of consecutive ids). */

@@ -5,9 +5,9 @@
  * rules), so Maps, Sets, Dates, typed arrays and errors pass as they are. What cannot
  * reach another process is refused at `start()`, before anything runs, with its path:
  * functions, symbols, promises, `MessagePort`s, SharedArrayBuffers (memory of this
- * process), and weft's shared objects, which today are shared between threads only
- * ({@link crossProcessRefusal} is the one place that says so). A Connection (pipe.ts) is
- * swapped for a marker that the child revives as its end of the pipe.
+ * process) ({@link crossProcessRefusal} is the one place that says so). A Connection
+ * (connection.ts) and weft's shared objects (shared-encode.ts: served to the child by this
+ * process) are swapped for markers that the child revives as live objects.
  */
 import { serialize, deserialize } from "node:v8";
 import { MessagePort } from "node:worker_threads";
@@ -38,16 +38,20 @@ export function registerProcessTransfer<T extends object>(transfer: ProcessTrans
 }
 
 /**
- * Why `value` cannot reach another process, or `undefined` if it may be cloned there.
- * weft's shared objects live in this process's shared memory: until they are served to
- * other processes, they are refused here (relax this check when they are).
+ * Why `value` cannot reach another process, or `undefined` if it may go there (cloned, or
+ * through a registered transfer). weft's shared objects live in this process's shared
+ * memory: they go only where a transfer serves them (`shared: true`, as for a Process's
+ * args); elsewhere (a process pool's task) they are refused.
  */
-export function crossProcessRefusal(value: unknown): string | undefined {
+export function crossProcessRefusal(value: unknown, shared = false): string | undefined {
   if (typeof value === "function") return "functions cannot be sent to another process (pass data, or use a module target)";
   if (typeof value === "symbol") return "symbols cannot be sent to another process";
   if (typeof value !== "object" || value === null) return undefined;
   if (isShareable(value)) {
-    return `a ${value.constructor.name} is shared between threads, not processes: it cannot be sent to another process`;
+    if (shared && transfers.some((transfer) => transfer.test(value))) return undefined;
+    return shared
+      ? `a ${value.constructor.name} cannot be sent to another process`
+      : `a ${value.constructor.name} cannot be sent to a process pool's task (pass it to a Process, or make it in the worker)`;
   }
   if (value instanceof MessagePort) return "a MessagePort connects threads of one process: it cannot be sent to another process (use a Pipe)";
   if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
@@ -63,7 +67,7 @@ export function crossProcessRefusal(value: unknown): string | undefined {
  * Serializes `value` for `child`; a value that cannot be sent is a `TypeError` naming
  * its path (from `path`, e.g. "args").
  */
-export function encodeForProcess(value: unknown, path: string, child: ChildRef): Uint8Array {
+export function serializeForChild(value: unknown, path: string, child: ChildRef): Uint8Array {
   const prepared = prepare(value, path, child, new Map());
   try {
     return serialize(prepared);
@@ -73,13 +77,13 @@ export function encodeForProcess(value: unknown, path: string, child: ChildRef):
   }
 }
 
-/** Rebuilds, in the child, what {@link encodeForProcess} made. */
+/** Rebuilds, in the child, what {@link serializeForChild} made. */
 export function decodeFromParent(bytes: Uint8Array): unknown {
   return revive(deserialize(bytes), new Map());
 }
 
 function prepare(value: unknown, path: string, child: ChildRef, copies: Map<object, unknown>): unknown {
-  const refusal = crossProcessRefusal(value);
+  const refusal = crossProcessRefusal(value, true);
   if (refusal !== undefined) throw new TypeError(`${path}: ${refusal}`);
   if (typeof value !== "object" || value === null) return value;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp || value instanceof Error) {

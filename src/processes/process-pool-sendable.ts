@@ -3,11 +3,12 @@
  *
  * Arguments reach a child process through V8's serializer (the IPC channel's "advanced"
  * serialization), which copies data and nothing else: a function, a MessagePort, shared
- * memory, or one of weft's shared objects (a lock, a queue, a SharedValue: handles to
- * memory that another process does not have) cannot arrive there working. What is refused
- * is `Process`'s own rule (`crossProcessRefusal`), one place to relax once shared objects
- * are served to processes; this file walks a task's arguments to every value.
+ * memory, or one of weft's shared objects (a lock, a queue, a SharedValue: a pool's task
+ * does not carry the descriptors that a Process's args do) cannot arrive there working.
+ * What is refused is `Process`'s own rule (`crossProcessRefusal`); this file walks a
+ * task's arguments to every value.
  */
+import { isShareable } from "../core/shareable.js";
 import { crossProcessRefusal } from "./process-args.js";
 
 /** Why a value cannot travel, or `undefined` if it may (`crossProcessRefusal` unless told otherwise). */
@@ -33,6 +34,8 @@ function walk(value: unknown, path: string, seen: Set<object> | undefined, refus
   const refusal = refuse(value);
   if (refusal !== undefined) throw new TypeError(`${path}: ${refusal}`);
   if (typeof value !== "object" || value === null) return seen;
+  // A shared object the rule let through travels by its own transfer (a proxy), not by its fields.
+  if (isShareable(value)) return seen;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return seen;
   // A task's AbortSignal works on a thread pool; a process pool has no way to reach it yet.
   if (value instanceof AbortSignal) throw new TypeError(`${path}: an AbortSignal cannot be sent to another process`);

@@ -21,7 +21,7 @@ import { bootstrappingModule, describeTarget, type ModuleTarget, type TargetDesc
 import type { SendableArgs } from "../transport/sendable.js";
 import { currentProcess, nextChildIdentity, type ProcessHandle } from "./current.js";
 import { canWatchExitSync, exitStatusOf, exitWatchMissing, signalExitCode } from "./exit-status.js";
-import { encodeForProcess } from "./process-args.js";
+import { serializeForChild } from "./process-args.js";
 import type { RunMessage } from "./protocol.js";
 import { prepareSpare, stopAtParentExit, takeVessel, whenSpareReady, type Vessel } from "./spare.js";
 
@@ -148,7 +148,7 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
       );
     }
     const id = ++nextChildId;
-    const args = encodeForProcess(this.#args, "args", { id });
+    const args = serializeForChild(this.#args, "args", { id });
     const vessel = takeVessel();
     const child = vessel.child;
     const run: RunMessage = {

@@ -367,8 +367,8 @@ class ItemReader {
 
 const reader = new ItemReader();
 
-/** A descriptor with each heap block replaced by its offset and length (plain numbers). */
-function flattenBlocks(value: unknown): unknown {
+/** A descriptor with each heap block replaced by its offset and length (plain numbers); also used for process-shared objects' ids. */
+export function flattenBlocks(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if ((value as SharedBlock).buffer instanceof SharedArrayBuffer && "byteOffset" in value) {
     const block = localBlock(value as SharedBlock);
@@ -388,7 +388,7 @@ function flattenBlocks(value: unknown): unknown {
   return flat;
 }
 
-function unflattenBlocks(value: unknown): unknown {
+export function unflattenBlocks(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map(unflattenBlocks);
   const record = value as Record<string, unknown>;

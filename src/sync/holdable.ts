@@ -23,7 +23,7 @@ export abstract class Holdable {
 
   /** Runs `fn` while holding this primitive (Python's `with lock:`); releases even if it throws. */
   async withLock<T>(fn: () => T | PromiseLike<T>, options?: Omit<AcquireOptions, "blocking">): Promise<T> {
-    await this.#acquireOrThrow(options);
+    await acquireOrThrow(this, options);
     try {
       return await fn();
     } finally {
@@ -43,7 +43,7 @@ export abstract class Holdable {
 
   /** Acquires and returns a guard for `await using`: `await using _ = await lock.hold()`. */
   async hold(options?: Omit<AcquireOptions, "blocking">): Promise<HeldGuard> {
-    await this.#acquireOrThrow(options);
+    await acquireOrThrow(this, options);
     return guard(() => this.release());
   }
 
@@ -52,10 +52,14 @@ export abstract class Holdable {
     if (!this.acquireSync(options)) throw timedOut(this);
     return guard(() => this.release());
   }
+}
 
-  async #acquireOrThrow(options: AcquireOptions | undefined): Promise<void> {
-    if (!(await this.acquire(options))) throw timedOut(this);
-  }
+/**
+ * Not a private method: these methods also serve process-shared proxies, which inherit them
+ * from the class's prototype without being built by its constructor (processes/shared-proxy.ts).
+ */
+async function acquireOrThrow(holdable: Holdable, options: AcquireOptions | undefined): Promise<void> {
+  if (!(await holdable.acquire(options))) throw timedOut(holdable);
 }
 
 function timedOut(what: object): TimeoutError {

@@ -116,7 +116,11 @@ const workerExecArgv: string[] = [...inheritableExecArgv];
 function startWorker(entry: URL, options: WorkerOptions): Worker {
   for (;;) {
     try {
-      return new Worker(entry, { ...options, execArgv: [...workerExecArgv] });
+      // trackUnmanagedFds off: Node would close at the worker's exit every descriptor its
+      // threads opened with fs.open, also one a net.Socket took over and libuv already
+      // closed, by then perhaps reused by another thread (the process-shared agents hand
+      // their FIFOs to sockets); a carrier outlives its threads anyway.
+      return new Worker(entry, { ...options, execArgv: [...workerExecArgv], trackUnmanagedFds: false });
     } catch (error) {
       const refused = (error as { code?: string }).code === "ERR_WORKER_INVALID_EXEC_ARGV" ? refusedFlags(String((error as Error).message)) : [];
       const before = workerExecArgv.length;

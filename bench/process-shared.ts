@@ -1,0 +1,109 @@
+/**
+ * Group pshared: process-shared objects, against Python's multiprocessing in the same run.
+ *
+ *  - a Lock made in this process, acquired and released by a child process (blocking
+ *    forms on the child's main thread): the mean per round of N pairs, against
+ *    `Manager().Lock()` from a Python child (bench/peers/mp_shared.py).
+ *  - a Queue made in this process, 1 producer here -> 1 consumer in a child (`getSync`
+ *    loop), small ints, against `multiprocessing.Queue` 1 -> 1; and the other way, a
+ *    child's `putSync` loop -> `await get()` here.
+ *  The children are the test fixture (test/fixtures/process-shared-child.mjs), which has
+ *  timing scenarios for this.
+ */
+import { execFileSync, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Lock, Queue, encodeForProcess } from "weft-threads";
+import { latency, rate, type GroupResult, type Row } from "./stats.js";
+
+const GROUP = "pshared";
+const ROUNDS = 5;
+const LOCK_PAIRS = 2000;
+const ITEMS = 20_000;
+const child = fileURLToPath(new URL("../../test/fixtures/process-shared-child.mjs", import.meta.url));
+const python = fileURLToPath(new URL("../../bench/peers/mp_shared.py", import.meta.url));
+
+function run(scenario: string, args: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const proc = fork(child, [], { serialization: "advanced" });
+    proc.on("message", (message: { event: string; result?: unknown; message?: string }) => {
+      if (message.event === "ready") proc.send({ scenario, args: encodeForProcess(args, "args") });
+      else if (message.event === "result") resolve(message.result);
+      else if (message.event === "error") reject(new Error(message.message));
+    });
+    proc.on("close", (code) => reject(new Error(`child exited (${code})`)));
+  });
+}
+
+export async function benchProcessShared(): Promise<GroupResult> {
+  const lockUs = (await run("timeLockRounds", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
+  const queueRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const queue = new Queue<number | null>();
+    const draining = run("timeDrain", [queue]);
+    for (let i = 0; i < ITEMS; i++) queue.putNowait(i);
+    queue.putNowait(null);
+    queueRates.push((await draining) as number);
+  }
+  // The other direction: a child's putSync loop into a Queue of this process, got here.
+  const fillRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const queue = new Queue<number | null>();
+    const filling = run("timeFill", [queue, ITEMS]);
+    await queue.get();
+    const t = performance.now();
+    let n = 1;
+    while ((await queue.get()) !== null) n++;
+    fillRates.push(n / ((performance.now() - t) / 1000));
+    await filling;
+  }
+  const py = JSON.parse(execFileSync("python3", [python, String(ROUNDS + 1), String(LOCK_PAIRS), String(ITEMS)], { encoding: "utf8" })) as {
+    lock_us: number[];
+    queue_per_s: number[];
+    fill_per_s: number[];
+  };
+  const weftLock = latency(lockUs.slice(1), 1);
+  const pyLock = latency(py.lock_us.slice(1), 1);
+  const rows: Row[] = [
+    { group: GROUP, label: "Python Manager().Lock() acquire+release, child", figure: pyLock },
+    { group: GROUP, label: "process-shared Lock acquireSync+release, child", figure: weftLock, vs: "Python Manager().Lock() acquire+release, child" },
+    { group: GROUP, label: "Python multiprocessing.Queue 1->1 ints", figure: rate(py.queue_per_s, `${ITEMS} items`, 0, "items/s") },
+    {
+      group: GROUP,
+      label: "process-shared Queue 1->1 ints (getSync in a child)",
+      figure: rate(queueRates, `${ITEMS} items`, 0, "items/s"),
+      vs: "Python multiprocessing.Queue 1->1 ints",
+    },
+    { group: GROUP, label: "Python multiprocessing.Queue child->parent ints", figure: rate(py.fill_per_s, `${ITEMS} items`, 0, "items/s") },
+    {
+      group: GROUP,
+      label: "process-shared Queue child->parent ints (putSync in a child)",
+      figure: rate(fillRates, `${ITEMS} items`, 0, "items/s"),
+      vs: "Python multiprocessing.Queue child->parent ints",
+    },
+  ];
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
+  return {
+    rows,
+    checks: [
+      {
+        target: "process-shared Lock acquire+release >= 3x faster than Manager().Lock()",
+        measured: `${(pyLock.median / weftLock.median).toFixed(2)}x`,
+        met: pyLock.median / weftLock.median >= 3,
+      },
+      {
+        target: "process-shared Queue 1->1 (parent->child) >= multiprocessing.Queue",
+        measured: `${(median(queueRates) / median(py.queue_per_s)).toFixed(2)}x`,
+        met: median(queueRates) >= median(py.queue_per_s),
+      },
+      {
+        target: "process-shared Queue 1->1 (child->parent) >= multiprocessing.Queue",
+        measured: `${(median(fillRates) / median(py.fill_per_s)).toFixed(2)}x`,
+        met: median(fillRates) >= median(py.fill_per_s),
+      },
+    ],
+    notes: [
+      "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined)",
+      "parent->child: each remote get leases up to 256 items there at once, each acknowledged (one write) before it is handed over; child->parent: each putSync is one one-way write",
+    ],
+  };
+}
