@@ -425,12 +425,7 @@ function registerTests(): void {
     assert.equal(await finish(thread), "to the async getter");
   });
 
-  // Known intermittent hang (an open bug, not a slow test): in 1 of 7 fresh-clone CI runs on
-  // 2026-12-01 one of the four blocked getters never returned (timed out at 30 s); it passed
-  // in every other run and 8 times of 8 alone. Suspected: a lost wake-up between the queue's
-  // eventcount and several blocking getters. It still runs and reports; todo keeps a
-  // recurrence from failing the suite until it is found.
-  test("several getters blocked in threads each get one item", { ...T, todo: "intermittent hang under investigation (see the comment above)" }, async () => {
+  test("several getters blocked in threads each get one item", T, async () => {
     const q = new Queue<number>();
     const getters = Array.from({ length: 4 }, () => {
       const arrived = new SharedArray("int32", 1);

@@ -10,13 +10,15 @@
  *  - The submitting side wakes one sleeper; a worker that takes a task and still sees tasks
  *    queued wakes the next (the wake-up then costs a worker, not the submitting thread).
  *
- * The ring is an eventcount, as the queue's conditions are: a sleeper counts itself in
- * SLEEPERS, samples SEQ, looks at the queue once more, then waits on SEQ; a ring bumps SEQ
- * and notifies, and WOKEN counts the sleepers signalled and not yet up, so that a second
- * ring before the first sleeper is up does not wake a second one for nothing.
+ * The ring is a counted eventcount, as the queue's conditions are (core/eventcount.ts): a
+ * sleeper samples SEQ, counts itself in SLEEPERS, looks at the queue once more, then waits
+ * on SEQ; a ring bumps SEQ and notifies, and WOKEN counts the sleepers signalled and not
+ * yet up, so that a second ring before the first sleeper is up does not wake a second one
+ * for nothing.
  */
 import { currentIdent } from "../core/identity.js";
 import { backOff } from "../core/parking.js";
+import { gotUp, signalOne } from "../core/eventcount.js";
 import { isIdentAlive } from "../core/thread-table.js";
 
 /** Cells of the doorbell (Int32, on a cache line of their own). */
@@ -54,13 +56,7 @@ export function ring(bell: Int32Array): void {
   // The task was put before this load: a spinner that stops looking after it looks at the
   // queue once more as it counts itself a sleeper (waitForTask), and finds the task.
   if (Atomics.load(bell, SPINNER) !== 0) return;
-  for (;;) {
-    const signalled = Atomics.load(bell, WOKEN);
-    if (Atomics.load(bell, SLEEPERS) - signalled <= 0) return;
-    if (Atomics.compareExchange(bell, WOKEN, signalled, signalled + 1) === signalled) break;
-  }
-  Atomics.add(bell, SEQ, 1);
-  if (Atomics.notify(bell, SEQ, 1) === 0) Atomics.sub(bell, WOKEN, 1);
+  signalOne(bell, SEQ, SLEEPERS, WOKEN);
 }
 
 /**
@@ -78,8 +74,7 @@ export function waitForTask(bell: Int32Array, tasks: Sized, deadline: number): b
   }
   const timeout = deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
   const result = Atomics.wait(bell, SEQ, sequence, timeout);
-  Atomics.sub(bell, SLEEPERS, 1);
-  if (result === "ok") Atomics.sub(bell, WOKEN, 1);
+  gotUp(bell, SLEEPERS, WOKEN, result);
   return result !== "timed-out" || tasks.qsize() > 0;
 }
 

@@ -49,7 +49,11 @@ type State = typeof PENDING | typeof RUNNING | typeof CANCELLED | typeof FINISHE
 const STATE_NAMES = ["pending", "running", "cancelled", "finished", "finished"] as const;
 
 /** A `wait`/`asCompleted` listener (see `_watch`). */
-type Watcher<T> = (future: Future<T>) => void;
+/**
+ * Declared as methods are (their parameters are checked both ways), so that the private
+ * fields holding them leave `Future<number>` a `Future<unknown>`, as a promise is.
+ */
+type Watcher<T> = { watch(future: Future<T>): void }["watch"];
 
 /**
  * Who waits for a future: `wait`/`asCompleted` listeners, then the done callbacks. A lone
@@ -74,7 +78,7 @@ function captureAnd<T>(executor: (resolve: (value: T) => void, reject: (reason: 
 }
 
 /** A function `addDoneCallback` accepts: called with the future once it is done. */
-export type DoneCallback<T> = (future: Future<T>) => unknown;
+export type DoneCallback<T> = { callback(future: Future<T>): unknown }["callback"];
 
 /** Stands in for Python's `id()` in `toString()`: one number per future shown, never reused (given on first show). */
 let nextId = 1;
@@ -91,7 +95,8 @@ export class Future<T = unknown> extends Promise<T> {
   #state: State = PENDING;
   /** The result (FINISHED) or what was raised (RAISED); undefined otherwise. */
   #outcome: unknown = undefined;
-  readonly #resolve: (value: T) => void;
+  // Typed without T: a field of type (value: T) => void would make Future<number> no Future<unknown>.
+  readonly #resolve: (value: unknown) => void;
   // Made on first use: most futures never get a callback or a waiter.
   #listeners: Listeners<T> | Watcher<T> | undefined = undefined;
 
@@ -111,7 +116,7 @@ export class Future<T = unknown> extends Promise<T> {
    */
   constructor(executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void) {
     super(executor === undefined ? capture : captureAnd(executor));
-    this.#resolve = captured as (value: T) => void;
+    this.#resolve = captured as (value: unknown) => void;
     captured = undefined;
   }
 

@@ -20,6 +20,7 @@ import { park, runAsync, runSync, type ParkResult, type Wait } from "../core/wai
 import type { WaitKind, WaitSite } from "../core/wait-hooks.js";
 import { checkOptions, deadlineOf, describe, remaining, throwIfAborted, type WaitOptions } from "../core/timeouts.js";
 import { UndoLog } from "../core/undo-log.js";
+import { gotUp, signalOne } from "../core/eventcount.js";
 import { adoptBlock, describeBlock, registerShareable, toDescriptor, type SharedDescriptor, takeArriving } from "../core/shareable.js";
 import { ItemWriter, decodeItem } from "./codec.js";
 import {
@@ -547,26 +548,17 @@ abstract class QueueBase<T> {
   /**
    * Wakes one parked getter (NOT_EMPTY) or putter (NOT_FULL), unless every parked one has
    * been signalled already and is on its way: a burst of puts then costs one kernel call,
-   * not one each.
+   * not one each (core/eventcount.ts).
    */
   #wake(sequence: number): void {
-    const cells = this.cells;
-    const parked = sequence === NOT_EMPTY ? GETTERS : PUTTERS;
-    const woken = sequence === NOT_EMPTY ? NE_WOKEN : NF_WOKEN;
-    for (;;) {
-      const signalled = Atomics.load(cells, woken);
-      if (Atomics.load(cells, parked) - signalled <= 0) return;
-      if (Atomics.compareExchange(cells, woken, signalled, signalled + 1) === signalled) break;
-    }
-    Atomics.add(cells, sequence, 1);
-    if (Atomics.notify(cells, sequence, 1) === 0) Atomics.sub(cells, woken, 1);
+    if (sequence === NOT_EMPTY) signalOne(this.cells, NOT_EMPTY, GETTERS, NE_WOKEN);
+    else signalOne(this.cells, NOT_FULL, PUTTERS, NF_WOKEN);
   }
 
   /** Bookkeeping after a park: no longer parked, and no longer owed a wake-up if it got one. */
   #unparked(sequence: number, result: ParkResult): void {
-    const cells = this.cells;
-    Atomics.sub(cells, sequence === NOT_EMPTY ? GETTERS : PUTTERS, 1);
-    if (result === "ok") Atomics.sub(cells, sequence === NOT_EMPTY ? NE_WOKEN : NF_WOKEN, 1);
+    if (sequence === NOT_EMPTY) gotUp(this.cells, GETTERS, NE_WOKEN, result);
+    else gotUp(this.cells, PUTTERS, NF_WOKEN, result);
   }
 
   /** An abandoned async wait took a wake-up meant for a live waiter: pass it on. */
