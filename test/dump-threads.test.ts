@@ -99,3 +99,14 @@ test("watchdog: a real hang prints the dump and the cycle once no thread makes p
   assert.match(outcome.stderr, /deadlock: hung-\d waits for wd-[ab] held by hung-\d, which waits for wd-[ab] held by hung-\d/);
   assert.equal(outcome.stderr.split("weft watchdog:").length - 1, 1, "reported once");
 });
+
+test("watchdog: it reports a hang in which the main thread is blocked in a *Sync call (its event loop runs nothing)", T, async () => {
+  const outcome = await runFixture("watchdog-main-blocked.mjs");
+  assert.equal(outcome.code, 0, outcome.stderr);
+  assert.match(outcome.stdout, /main woke by itself: true/);
+  assert.match(outcome.stderr, /weft watchdog: no thread has made progress for \d+ ms, and every thread is parked/);
+  assert.match(outcome.stderr, /"MainThread"[^\n]*\n\s+state: waiting\n\s+- waiting on event/, "a blocking wait of main is not an async one");
+  assert.match(outcome.stderr, /"stuck-worker"[^\n]*\n\s+state: waiting\n\s+- waiting on event/);
+  assert.equal(outcome.stderr.split("weft watchdog:").length - 1, 1, "reported once");
+});
+

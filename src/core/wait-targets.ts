@@ -15,10 +15,9 @@ import { heapBuffer } from "./memory.js";
 import { WAIT_KINDS, liveThreads, onThreadEnded, waitsOf, type RecordKind } from "./thread-table.js";
 
 /**
- * Whether the wait that a primitive is about to run blocks its thread (`runSync`) or not:
- * the wait hooks' sites do not say, and only a blocking wait shows that its thread can do
- * nothing else. A primitive sets `blocking` just before a blocking wait and clears it
- * after; the deadlock detector reads it when the wait is reported. An async wait that can
+ * Whether the wait about to be reported blocks its thread (`runSync`) or not: the wait
+ * hooks' sites do not say, and only a blocking wait shows that its thread can do nothing
+ * else. `runSync` sets `blocking` around its report; the deadlock detector reads it. An async wait that can
  * be failed later sets `abort` likewise: the controller of a signal the wait honours, which
  * the detector aborts with a `DeadlockError` once it has confirmed the cycle (an event
  * loop's cycle is confirmed over time, while the loop runs, so it cannot fail at once).

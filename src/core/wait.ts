@@ -31,6 +31,7 @@
  */
 import { hooked, probeWait, reportWaitEnd, reportWaitStart, type WaitOutcome, type WaitSite } from "./wait-hooks.js";
 import { remaining } from "./timeouts.js";
+import { waitMode } from "./wait-targets.js";
 
 /** What a park returned: woken by a notify, the cell had already changed, or time ran out. */
 export type ParkResult = "ok" | "not-equal" | "timed-out";
@@ -80,7 +81,16 @@ export function runSync<T>(wait: Wait<T>, site?: WaitSite): T {
   if (step.done) return step.value;
   probeWait();
   const reporting = hooked && site !== undefined;
-  if (reporting) startOrAbandon(wait, site);
+  if (reporting) {
+    // Only this driver knows that the wait blocks its thread (on the main thread too, where
+    // it is allowed): the hooks record it as such.
+    waitMode.blocking = true;
+    try {
+      startOrAbandon(wait, site);
+    } finally {
+      waitMode.blocking = false;
+    }
+  }
   let last: ParkResult | undefined;
   try {
     do {

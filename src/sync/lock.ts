@@ -337,12 +337,7 @@ export class Lock extends Holdable {
       }
       if (deadline !== Infinity && remaining(deadline) === 0) return this.#lastTry();
     }
-    waitMode.blocking = true;
-    try {
-      return runSync(this.#unfairWait(deadline), this._waitSite());
-    } finally {
-      waitMode.blocking = false;
-    }
+    return runSync(this.#unfairWait(deadline), this._waitSite());
   }
 
   #acquireUnfairAsync(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
@@ -421,13 +416,7 @@ export class Lock extends Holdable {
   }
 
   #acquireFairSync(deadline: number): boolean {
-    let acquired: boolean;
-    waitMode.blocking = true;
-    try {
-      acquired = runSync(this.#fairWait(deadline, true), this._waitSite());
-    } finally {
-      waitMode.blocking = false;
-    }
+    const acquired = runSync(this.#fairWait(deadline, true), this._waitSite());
     if (acquired) this.#reportDeathIfMarked();
     return acquired;
   }

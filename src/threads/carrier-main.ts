@@ -17,7 +17,8 @@ import { closureHint, resolveTarget } from "../transport/target.js";
 import "../index.js"; // registers every shared-object kind, so arguments revive
 import { ThreadInfo, setCurrentThread } from "./current.js";
 import { deliverCrash, setStarterPort } from "./launcher.js";
-import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage } from "./protocol.js";
+import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage, type ServiceMessage } from "./protocol.js";
+import { serviceNamed } from "./services.js";
 import { unregisterThread } from "../core/thread-table.js";
 import { writeStdioDirectly } from "./stdio.js";
 import { traceThreadEnd, traceThreadStart } from "../core/trace-buffer.js";
@@ -29,8 +30,9 @@ const baselineGlobals = new Set(Object.getOwnPropertyNames(globalThis));
 const QUIET_RESOURCES = new Set(["MessagePort", "CloseReq"]);
 
 setStarterPort(data.port);
-data.port.on("message", (message: RunMessage | CrashedMessage) => {
+data.port.on("message", (message: RunMessage | CrashedMessage | ServiceMessage) => {
   if (message.type === "run") void runThread(message);
+  else if (message.type === "service") serviceNamed(message.name)?.(message.payload);
   else deliverCrash(message);
 });
 

@@ -27,7 +27,7 @@ import { CARRIER_MARK, MAIN_FINISHED, identCounterBuffer, isMainThread, worldCel
 import { PACKAGE_NAME } from "../core/package.js";
 import { heapBuffer } from "../core/memory.js";
 import { encodeError } from "../transport/errors.js";
-import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, SpawnMessage } from "./protocol.js";
+import type { CarrierData, CrashedMessage, DoneMessage, RunMessage, ServiceMessage, SpawnMessage } from "./protocol.js";
 import { FINISHED } from "./protocol.js";
 import { registryBuffer, setNativeId } from "../core/thread-table.js";
 
@@ -193,13 +193,13 @@ export class Carrier {
   #uncaught: Error | undefined;
   #dead = false;
 
-  constructor(resourceLimits?: ResourceLimits) {
+  constructor(resourceLimits?: ResourceLimits, pooled = resourceLimits === undefined) {
     if (carrierEntry === undefined) throw missingEntry();
     const { port1, port2 } = new MessageChannel();
     const data: CarrierData = { [CARRIER_MARK]: true, port: port2, identCounter: identCounterBuffer(), registry: registryBuffer(), heap: heapBuffer() };
     this.#worker = startWorker(carrierEntry, { workerData: data, transferList: [port2], resourceLimits, stdout: false, stderr: false });
     this.#port = port1;
-    this.#pooled = resourceLimits === undefined;
+    this.#pooled = pooled;
     this.#port.on("message", (message: DoneMessage | SpawnMessage) => this.#onMessage(message));
     this.#port.unref();
     this.#worker.on("error", (error) => (this.#uncaught = error));
@@ -228,6 +228,11 @@ export class Carrier {
       nonDaemon.add(this);
       if (mainFinished || !watchesMainEnd) this.#worker.ref();
     }
+  }
+
+  /** Hands this carrier to a service for good (see {@link startService}). */
+  serve(message: ServiceMessage): void {
+    this.#port.postMessage(message);
   }
 
   /** References the worker: its non-daemon thread now keeps the process alive. */
@@ -311,6 +316,16 @@ export class Carrier {
       void this.#worker.terminate();
     }
   }
+}
+
+/**
+ * Runs the service `name` (threads/services.ts) on a new carrier of its own; the returned
+ * function ends it. The carrier is never pooled and never keeps the process alive.
+ */
+export function startService(name: string, payload: unknown): () => void {
+  const carrier = new Carrier(undefined, false);
+  carrier.serve({ type: "service", name, payload });
+  return () => carrier.retire();
 }
 
 /** A carrier ready to run a thread: a warm one if any, else a new one. */

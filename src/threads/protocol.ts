@@ -28,6 +28,13 @@ export interface RunMessage {
   readonly replyPort?: MessagePort;
 }
 
+/** Main -> a carrier of its own: run the service `name` (threads/services.ts) until the worker ends. */
+export interface ServiceMessage {
+  readonly type: "service";
+  readonly name: string;
+  readonly payload: unknown;
+}
+
 /** How a thread's target ended. */
 export type Outcome = { readonly ok: true; readonly result: Packet } | { readonly ok: false; readonly error: EncodedError };
 

@@ -258,12 +258,7 @@ export class Thread<R = unknown, A extends unknown[] = unknown[]> implements Thr
     this.#checkJoinable();
     assertMayBlock("Thread.joinSync()", "thread.join()", options);
     if (this.#done) return;
-    waitMode.blocking = true; // the deadlock detector: this wait blocks the thread
-    try {
-      runSync(this.#joining(deadline), this.#waitSite());
-    } finally {
-      waitMode.blocking = false;
-    }
+    runSync(this.#joining(deadline), this.#waitSite());
   }
 
   /** The blocking join: park on the control word until the thread has finished (true) or time ran out. */
