@@ -10,7 +10,7 @@
 import { main as threadBasics } from "./01-thread-basics.js";
 import { main as daemonThreads } from "./02-daemon-threads.js";
 import { main as sharedCounter } from "./03-shared-counter.js";
-import { main as cpuParallelism } from "./04-cpu-parallelism.js";
+import { LIMIT, main as cpuParallelism } from "./04-cpu-parallelism.js";
 import { main as producerConsumer } from "./05-producer-consumer.js";
 import { main as threadPool } from "./06-thread-pool.js";
 import { main as deadlock } from "./07-deadlock.js";
@@ -95,7 +95,8 @@ const SECTIONS: Section<unknown>[] = [
     file: "examples/04-cpu-parallelism.ts",
     python: `threads = [Thread(target=count_primes,\n                  args=(part,))\n           for part in parts]   # ~1x in CPython`,
     weft: `const threads = parts.map((part) =>\n  new Thread({ target: countPrimes,\n               args: [part] }))`,
-    run: cpuParallelism,
+    // WEFT_TOUR_QUICK=1 (the test suite's run of the tour) counts to a fifth of the limit.
+    run: (print) => cpuParallelism(print, process.env.WEFT_TOUR_QUICK === "1" ? LIMIT / 5 : LIMIT),
     meaning: (r) => [
       `In CPython the GIL lets one thread run Python code at a time, so threads give ~1x on CPU-bound`,
       `work and the advice is multiprocessing. weft threads are worker threads with their own V8`,

@@ -22,9 +22,9 @@ const T = { timeout: 60_000 };
 const quiet = (): void => {};
 
 /** Runs a compiled example (build/examples/NAME.js) as its own process. */
-function runExample(name: string, limitMs = 55_000): { status: number | null; stdout: string; stderr: string } {
+function runExample(name: string, limitMs = 55_000, env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
   const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-  const out = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: limitMs });
+  const out = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: limitMs, env });
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
@@ -79,7 +79,7 @@ test("03-shared-counter: exact with a Lock, atomic add exact, unlocked never abo
 });
 
 test("04-cpu-parallelism: one thread and N threads find the same primes", T, async () => {
-  // The tour test below runs it with the full LIMIT; here a fifth of it keeps the suite short.
+  // A fifth of LIMIT keeps the suite short (the tour test below does the same; `npm run demo` counts to LIMIT).
   const r = await cpuParallelism(quiet, LIMIT / 5);
   assert.equal(r.limit, 1_000_000);
   assert.equal(r.single.primes, 78_498); // the primes below 1,000,000
@@ -89,9 +89,11 @@ test("04-cpu-parallelism: one thread and N threads find the same primes", T, asy
   assert.ok(Number.isFinite(r.speedup) && r.speedup > 0);
 });
 
-// The whole tour takes ~30 s on a quiet 2-core box, and may run beside another test file: a hang guard, not a timing bound.
+// The whole tour takes ~30 s on a quiet 2-core box (~20 s with WEFT_TOUR_QUICK, whose CPU
+// section counts to a fifth of its limit, as the 04 test above does), and may run beside
+// another test file: a hang guard, not a timing bound.
 test("tour: `node build/examples/tour.js` runs every section and exits 0", { timeout: 150_000 }, () => {
-  const { status, stdout, stderr } = runExample("tour", 140_000);
+  const { status, stdout, stderr } = runExample("tour", 140_000, { ...process.env, WEFT_TOUR_QUICK: "1" });
   assert.equal(status, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /Summary/);
   assert.doesNotMatch(stdout, /FAILED/);

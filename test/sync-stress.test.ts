@@ -441,7 +441,9 @@ test("stress: a fair Lock starves no thread", T, async () => {
   for (const slice of slices) assert.ok(Math.min(...slice) > 0, `a thread went a whole slice without the lock: ${slice} (slices: ${JSON.stringify(slices)})`);
   // Parked waiters are served in arrival order; threads that spin (or that the OS has not
   // scheduled: 4 busy threads share 2 cores here) are not queued yet, so shares vary some.
-  assert.ok(Math.min(...total) * 20 >= Math.max(...total), `a thread starved: ${total}`);
+  // (An OS that leaves a thread unscheduled for a while, as a loaded box does, skews totals
+  // up to ~20×; a lock that lets a thread barge gives a thread nearly every acquisition.)
+  assert.ok(Math.min(...total) * 50 >= Math.max(...total), `a thread starved: ${total}`);
 });
 
 test("fair Lock: an async acquire with a signal keeps its place behind threads that hold the lock for seconds", T, async () => {
