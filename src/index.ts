@@ -46,12 +46,8 @@ export type { WatchdogConfig, WeftConfigOptions } from "./core/config.js";
 export { dumpThreads } from "./diagnostics/dump.js";
 // Process-shared objects: served by the process that made them, proxies elsewhere.
 export { encodeForProcess, decodeInProcess, type ProcessDescriptor, type ProcessSharedKind } from "./processes/shared-encode.js";
-import "./processes/shared-proxy.js";
-// The diagnostics that switch themselves on with configure(): the wait recorder and
-// deadlock detector, the dump on a signal, the hang watchdog.
-import "./diagnostics/deadlock.js";
-import "./diagnostics/dump-signal.js";
-import "./diagnostics/watchdog.js";
+// Every kind of shared object, and the diagnostics that switch themselves on with configure().
+import "./kinds.js";
 // multiprocessing: Process on a child process of its own, Pipe between processes.
 export { EOFError } from "./core/errors.js";
 export { Process, activeChildren, type ProcessOptions } from "./processes/process.js";

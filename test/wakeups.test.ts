@@ -1,7 +1,8 @@
 /**
- * No lost wake-ups (core/eventcount.ts): the queues' conditions and the pool's doorbell skip
+ * No lost wake-ups. The queues' conditions and the pool's doorbell (core/eventcount.ts) skip
  * a wake-up while every counted sleeper is already signalled, and a mistake in that count
- * leaves a sleeper parked beside the item it waits for.
+ * leaves a sleeper parked beside the item it waits for; a Semaphore's release and a
+ * Condition's notify skip the kernel call while nobody is counted as waiting.
  *
  * Other stress tests cannot see such a loss: in a stream, the next put (or the shutdown at
  * the end) wakes the sleeper and hides it. Here every round is a rendezvous: each thread
@@ -17,7 +18,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { LifoQueue, Queue, SharedArray, ThreadPoolExecutor, isMainThread, type Thread } from "weft-threads";
+import { Condition, LifoQueue, Lock, Queue, Semaphore, SharedArray, ThreadPoolExecutor, isMainThread, type Thread } from "weft-threads";
 import { finish, startExport } from "./helpers/common.js";
 
 const SCALE = Math.max(0.05, Number(process.env.WEFT_STRESS ?? "1") || 1);
@@ -61,6 +62,32 @@ export function putOnePerRound(q: Queue<number>, counters: SharedArray<"int32">)
   }
 }
 
+/** Each round, takes one permit with `acquireSync` (parking while there is none). */
+export function acquireOnePerRound(semaphore: Semaphore, counters: SharedArray<"int32">): void {
+  const cells = counters.array;
+  Atomics.add(cells, STARTED, 1);
+  for (let round = 1; awaitRound(cells, round); round++) {
+    semaphore.acquireSync();
+    Atomics.add(cells, DONE, 1);
+  }
+}
+
+/** Each round, takes one token under the condition's lock, waiting on it while there is none. */
+export function takeTokenPerRound(condition: Condition, tokens: SharedArray<"int32">, counters: SharedArray<"int32">): void {
+  const cells = counters.array;
+  Atomics.add(cells, STARTED, 1);
+  for (let round = 1; awaitRound(cells, round); round++) {
+    condition.acquireSync();
+    try {
+      while (tokens.array[0] === 0) condition.waitSync();
+      tokens.array[0]--;
+    } finally {
+      condition.release();
+    }
+    Atomics.add(cells, DONE, 1);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Main.
 
@@ -91,8 +118,8 @@ const rounds = (base: number): number => Math.max(10, Math.round(base * SCALE));
  */
 async function rendezvous(
   label: string,
-  target: "takeOnePerRound" | "putOnePerRound",
-  q: Queue<number>,
+  target: "takeOnePerRound" | "putOnePerRound" | "acquireOnePerRound" | "takeTokenPerRound",
+  args: unknown[],
   threads: number,
   count: number,
   act: (random: () => number) => Promise<void>,
@@ -100,7 +127,7 @@ async function rendezvous(
   const counters = new SharedArray("int32", 3);
   const cells = counters.array;
   const started: Thread<unknown, unknown[]>[] = [];
-  for (let i = 0; i < threads; i++) started.push(startExport(import.meta.url, target, [q, counters], `${label}-${i}`));
+  for (let i = 0; i < threads; i++) started.push(startExport(import.meta.url, target, [...args, counters], `${label}-${i}`));
   try {
     while (Atomics.load(cells, STARTED) < threads) await delay(5);
     const random = rng(SEED);
@@ -115,7 +142,7 @@ async function rendezvous(
         if (performance.now() > limit) {
           assert.fail(
             `${label}: lost wake-up in round ${round} of ${count} (seed ${SEED}): ` +
-              `${round * threads - Atomics.load(cells, DONE)} of ${threads} threads still parked, qsize ${q.qsize()}`,
+              `${round * threads - Atomics.load(cells, DONE)} of ${threads} threads still parked`,
           );
         }
         await new Promise((resolve) => setImmediate(resolve));
@@ -136,7 +163,7 @@ if (isMainThread) {
   test(`getters parked in threads: every put of a round wakes one (FIFO ring and LIFO store; seed ${SEED})`, T, async () => {
     for (const q of [new Queue<number>(), new LifoQueue<number>()]) {
       const threads = 4;
-      await rendezvous(`getters/${q.constructor.name}`, "takeOnePerRound", q, threads, rounds(300), async (random) => {
+      await rendezvous(`getters/${q.constructor.name}`, "takeOnePerRound", [q], threads, rounds(300), async (random) => {
         for (let i = 0; i < threads; i++) {
           q.putNowait(i);
           busyMicros(random() * 150);
@@ -151,7 +178,7 @@ if (isMainThread) {
     const threads = 4;
     q.putNowait(0);
     let got = 0;
-    await rendezvous("putters", "putOnePerRound", q, threads, rounds(300), async (random) => {
+    await rendezvous("putters", "putOnePerRound", [q], threads, rounds(300), async (random) => {
       for (let i = 0; i < threads; i++) {
         await q.get();
         got++;
@@ -161,6 +188,34 @@ if (isMainThread) {
     // Each round's gets made room for exactly its puts: the queue holds the one item left.
     assert.equal(q.qsize(), 1);
     assert.equal(got, rounds(300) * threads);
+  });
+
+  test(`Semaphore: threads parked in acquireSync: every release of a round wakes one (seed ${SEED})`, T, async () => {
+    const semaphore = new Semaphore(0);
+    const threads = 4;
+    await rendezvous("semaphore", "acquireOnePerRound", [semaphore], threads, rounds(300), async (random) => {
+      for (let i = 0; i < threads; i++) {
+        semaphore.release();
+        busyMicros(random() * 150);
+      }
+    });
+    assert.equal(semaphore.acquireSync({ blocking: false }), false, "every permit was taken");
+  });
+
+  test(`Condition: threads waiting for tokens: every notify of a round reaches one (seed ${SEED})`, T, async () => {
+    const condition = new Condition(new Lock());
+    const tokens = new SharedArray("int32", 1);
+    const threads = 4;
+    await rendezvous("condition", "takeTokenPerRound", [condition, tokens], threads, rounds(300), async (random) => {
+      for (let i = 0; i < threads; i++) {
+        await condition.acquire();
+        tokens.array[0]++;
+        condition.notify();
+        condition.release();
+        busyMicros(random() * 150);
+      }
+    });
+    assert.equal(tokens.array[0], 0, "every token was taken");
   });
 
   test(`pool workers asleep on the doorbell: every burst of tasks is run (seed ${SEED})`, T, async () => {

@@ -14,7 +14,7 @@ import { enterThread } from "../core/identity.js";
 import { decode, encode } from "../transport/encode.js";
 import { encodeError } from "../transport/errors.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
-import "../index.js"; // registers every shared-object kind, so arguments revive
+import "../kinds.js"; // every shared-object kind, so arguments revive, and the diagnostics
 import { ThreadInfo, setCurrentThread } from "./current.js";
 import { deliverCrash, setStarterPort } from "./launcher.js";
 import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage, type ServiceMessage } from "./protocol.js";
