@@ -32,7 +32,7 @@ import {
   sleepSync,
   type ExceptHookArgs,
 } from "weft-threads";
-import { finish, startExport } from "./helpers/common.js";
+import { finish, rng, startExport } from "./helpers/common.js";
 
 type Kind = "Queue" | "LifoQueue" | "PriorityQueue" | "SimpleQueue";
 type AnyQueue<X = unknown> = Queue<X> | SimpleQueue<X>;
@@ -43,18 +43,6 @@ const BASE_SEED = Number(process.env.WEFT_SEED ?? Math.floor(Math.random() * 2 *
 
 // ---------------------------------------------------------------------------------------
 // Shared by main and the threads.
-
-/** A small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BIG = 100_000;
 

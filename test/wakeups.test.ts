@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Condition, LifoQueue, Lock, Queue, Semaphore, SharedArray, ThreadPoolExecutor, isMainThread, type Thread } from "weft-threads";
-import { finish, startExport } from "./helpers/common.js";
+import { finish, rng, startExport } from "./helpers/common.js";
 
 const SCALE = Math.max(0.05, Number(process.env.WEFT_STRESS ?? "1") || 1);
 /** Cells of the rendezvous: the round now open, threads started, items got (or put) in all. */
@@ -94,18 +94,6 @@ export function takeTokenPerRound(condition: Condition, tokens: SharedArray<"int
 function busyMicros(us: number): void {
   const end = performance.now() + us / 1000;
   while (performance.now() < end);
-}
-
-/** A small seeded PRNG (mulberry32), so that a failure can be replayed with WEFT_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SEED = Number(process.env.WEFT_SEED ?? Math.floor(Math.random() * 2 ** 31));

@@ -63,3 +63,15 @@ export async function finish<R>(thread: Thread<R, unknown[]>): Promise<R> {
   if (thread.error !== undefined) throw thread.error;
   return thread.result as R;
 }
+
+/** A small seeded PRNG (mulberry32), so that a failure can be replayed with its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
