@@ -530,6 +530,10 @@ function asyncWait<T>(run: (signal: AbortSignal | undefined) => Promise<T>, sign
 function handOff(cells: Int32Array): void {
   if (Atomics.load(cells, WAITERS) === 0) {
     Atomics.store(cells, STATE, FREE);
+    // A waiter that queued after the look may have seen the lock held and parked on HELD
+    // before the store (this thread preempted between the two): wake one to look again.
+    // Without it that waiter slept on a free lock for good (seen under load in the stress).
+    if (Atomics.load(cells, WAITERS) !== 0) unpark(cells, STATE, 1);
     return;
   }
   Atomics.store(cells, STATE, HANDOFF);
