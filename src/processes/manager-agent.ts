@@ -17,14 +17,15 @@
  * the client still held stay held by the ended agent: the next acquirer takes them over
  * with LockOwnerDiedError, as after a thread's death.
  */
-import { constants, openSync, unlinkSync } from "node:fs";
+import { constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { encodeError } from "../transport/errors.js";
 import { Queue, SimpleQueue } from "../queue/queue.js";
 import type { Registration } from "./manager-server.js";
-import { CANCEL, FrameReader, Route, Status, frame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, FrameReader, Route, Status, replyFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
 import { NOT_NOW, methodsOf, type Call } from "./manager-methods.js";
+import { SPIN_MS, readWithin } from "./spin-read.js";
 
 /** An item handed to the client, until it acknowledges it. */
 interface Delivery {
@@ -32,14 +33,19 @@ interface Delivery {
   readonly item: unknown;
 }
 
+/** The longest one turn of the agent keeps reading a client that keeps calling (ms). */
+const SPIN_TURN_MS = 2;
+
 /** The most items one `get` leases to a client that takes them in a loop. */
 const LEASE_MAX = 256;
 
 /** The agent thread's target: serves one client thread until its process goes. */
 export async function serveClient(registration: Registration): Promise<void> {
-  const requests = new Socket({ fd: openSync(registration.req, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  const requestFd = openSync(registration.req, constants.O_RDONLY | constants.O_NONBLOCK);
+  const requests = new Socket({ fd: requestFd, readable: true, writable: false });
+  const syncReplyFd = openSync(registration.srep, constants.O_RDWR | constants.O_NONBLOCK);
   const replies: Record<Route.Sync | Route.Async, Socket> = {
-    [Route.Sync]: new Socket({ fd: openSync(registration.srep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
+    [Route.Sync]: new Socket({ fd: syncReplyFd, readable: false, writable: true }),
     [Route.Async]: new Socket({ fd: openSync(registration.arep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
   };
   unlinkQuietly(registration.req);
@@ -52,8 +58,23 @@ export async function serveClient(registration: Registration): Promise<void> {
   const deliveries = new Map<number, Delivery>();
   const reader = new FrameReader();
 
+  /** Whether this turn answered a blocking call (whose caller tends to call again at once). */
+  let answeredSync = false;
   const answer = (route: Route, reply: Reply): void => {
-    if (route !== Route.None && !gone.signal.aborted) replies[route as Route.Sync | Route.Async].write(frame(reply));
+    if (route === Route.None || gone.signal.aborted) return;
+    const bytes = replyFrame(reply);
+    if (route === Route.Sync) {
+      answeredSync = true;
+      // The caller is blocked on it: written at once, past the stream, unless the stream
+      // still holds earlier bytes (order) or the FIFO is full.
+      if (replies[Route.Sync].writableLength === 0) {
+        const written = writeNow(syncReplyFd, bytes);
+        if (written === bytes.length) return;
+        replies[Route.Sync].write(bytes.subarray(written));
+        return;
+      }
+    }
+    replies[route as Route.Sync | Route.Async].write(bytes);
   };
 
   const fail = (call: number, route: Route, error: unknown): void => {
@@ -136,10 +157,25 @@ export async function serveClient(registration: Registration): Promise<void> {
   };
 
   await new Promise<void>((resolve) => {
-    requests.on("data", (chunk: Buffer) => {
+    const take = (chunk: Buffer): void => {
       for (const message of reader.push(chunk)) {
         if (typeof message === "number") deliveries.delete(message);
         else handle(message as Request);
+      }
+    };
+    const spun = Buffer.allocUnsafe(64 * 1024);
+    requests.on("data", (chunk: Buffer) => {
+      answeredSync = false;
+      take(chunk);
+      // After a blocking call's answer, read on while the client keeps talking before this
+      // loop sleeps: its next call (a release, the next acquire) tends to follow at once.
+      // Bounded, so that this loop's own waits still settle.
+      if (!answeredSync) return;
+      const stop = performance.now() + SPIN_TURN_MS;
+      while (performance.now() < stop) {
+        const n = readWithin(requestFd, spun, SPIN_MS);
+        if (n <= 0) break; // nothing came, or end of file (which the socket reports)
+        take(spun.subarray(0, n));
       }
     });
     requests.on("end", resolve);
@@ -167,6 +203,15 @@ async function putBack(queue: Queue | SimpleQueue, item: unknown): Promise<void>
     if (queue instanceof Queue) queue.taskDone();
   } catch (error) {
     process.emitWarning(`weft: an item a dead process did not receive could not be put back in its queue: ${String(error)}`);
+  }
+}
+
+/** Writes what a non-blocking descriptor takes now: the byte count (0 if the FIFO is full, or on any failure, which the stream then meets and reports). */
+function writeNow(fd: number, bytes: Buffer): number {
+  try {
+    return writeSync(fd, bytes);
+  } catch {
+    return 0;
   }
 }
 

@@ -5,6 +5,7 @@
  *   req   every call, written with `fs.writeSync` in call order (sync and async alike,
  *         so that a pipelined release is always seen before the next acquire)
  *   srep  answers to blocking calls, read with a blocking `fs.readSync` by the caller
+ *         (after a short spin on a second, non-blocking descriptor: spin-read.ts)
  *   arep  answers to async calls, read by this thread's event loop
  *
  * Each thread of a process has its own channels (a proxy used from two threads is two
@@ -18,8 +19,9 @@ import { currentIdent } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, type Registration } from "./manager-server.js";
-import { CANCEL, FrameReader, Route, Status, ackFrame, frame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
+import { SPIN_MS, readWithin } from "./spin-read.js";
 import { deserialize } from "node:v8";
 
 /** How long a client keeps trying to register with an owner whose acceptor is not reading yet (ms). */
@@ -35,6 +37,8 @@ export class Channel {
   readonly #srepPath: string;
   readonly #arepPath: string;
   readonly #srep: number;
+  /** The same FIFO, non-blocking: what the caller spins on before it sleeps on `#srep`. */
+  readonly #srepPoll: number;
   #arep: Socket | undefined;
   #arepOpening = false;
   #closed: Error | undefined;
@@ -67,6 +71,7 @@ export class Channel {
     // Blocks until the agent has opened its ends (it opens req first): from here on, what
     // this thread writes reaches it even if this process exits at once.
     this.#srep = openSync(this.#srepPath, constants.O_RDONLY);
+    this.#srepPoll = openSync(this.#srepPath, constants.O_RDONLY | constants.O_NONBLOCK);
     unlinkQuietly(this.#srepPath);
   }
 
@@ -124,7 +129,7 @@ export class Channel {
   postSoon(id: string, method: string, args: unknown[]): Promise<void> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     try {
-      this.#outbox.push(frame(this.#request(0, id, method, args, Route.None)));
+      this.#outbox.push(requestFrame(this.#request(0, id, method, args, Route.None)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -158,10 +163,10 @@ export class Channel {
   /** Writes a frame, after the coalesced ones before it (the owner sees calls in call order). */
   #write(request: Request): void {
     if (this.#outbox.length > 0) {
-      this.#outbox.push(frame(request));
+      this.#outbox.push(requestFrame(request));
       this.#flush();
     } else {
-      this.#writeAll(frame(request));
+      this.#writeAll(requestFrame(request));
     }
   }
 
@@ -192,7 +197,8 @@ export class Channel {
     for (;;) {
       const message = this.#syncReader.next();
       if (message !== undefined) return message as Reply;
-      const n = readSync(this.#srep, this.#chunk, 0, this.#chunk.length, null);
+      let n = readWithin(this.#srepPoll, this.#chunk, SPIN_MS);
+      if (n < 0) n = readSync(this.#srep, this.#chunk, 0, this.#chunk.length, null);
       if (n === 0) throw this.#close(this.#gone());
       this.#syncReader.add(this.#chunk.subarray(0, n));
     }
