@@ -166,10 +166,18 @@ test("joinSync() where no /proc shows a child's end (macOS, Windows): a RuntimeE
   ]);
 });
 
-test("what a child prints comes out before join() resolves; a throw prints 'Process NAME:' and the stack", TF, async () => {
+test("what a child prints comes out before join() resolves, its exit listeners' output and code too; a throw prints 'Process NAME:' and the stack", TF, async () => {
   const outcome = await runFixture("process-output.mjs", [], 50_000);
   assertClean(outcome);
-  assert.deepEqual(lines(outcome.stdout), ["child says hi", "printer joined: 0", "failing joined: 1"]);
+  assert.deepEqual(lines(outcome.stdout), [
+    "child says hi",
+    "printer joined: 0",
+    "failing joined: 1",
+    "listener: bye",
+    "late listener: bye",
+    "listening joined: 3",
+    "nested joined: 7",
+  ]);
   assert.match(outcome.stderr, /^Process failing:\nRangeError: boom in the child\n\s+at failing \(.*process-output\.mjs:\d+:\d+\)/m);
 });
 

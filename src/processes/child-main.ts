@@ -17,6 +17,7 @@ import { CHILD_PROCESS_MARK } from "../core/identity.js";
 import { closureHint, resolveTarget } from "../transport/target.js";
 import "../index.js"; // registers every kind of object that may arrive
 import { enterChildProcess } from "./current.js";
+import { noteExitCode } from "./exit-note.js";
 import { decodeFromParent } from "./process-args.js";
 import type { ReadyMessage, RunMessage } from "./protocol.js";
 
@@ -36,6 +37,7 @@ else process.once("message", (message: RunMessage) => void run(message));
 if (process.connected) process.send?.({ type: "ready" } satisfies ReadyMessage, undefined, {}, () => {});
 
 async function run(message: RunMessage): Promise<void> {
+  noteExitCode();
   enterChildProcess(message.name, message.daemon, message.identity, message.parentName);
   adoptEnvironment(message);
   try {

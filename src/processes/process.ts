@@ -21,6 +21,7 @@ import { bootstrappingModule, describeTarget, type ModuleTarget, type TargetDesc
 import type { SendableArgs } from "../transport/sendable.js";
 import { currentProcess, nextChildIdentity, type ProcessHandle } from "./current.js";
 import { canWatchExitSync, exitStatusOf, exitWatchMissing, signalExitCode } from "./exit-status.js";
+import { readExitNote } from "./exit-note.js";
 import { serializeForChild } from "./process-args.js";
 import type { RunMessage } from "./protocol.js";
 import { prepareSpare, stopAtParentExit, takeVessel, whenSpareReady, type Vessel } from "./spare.js";
@@ -168,7 +169,11 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
     children.add(this as Process<unknown[]>);
     vessel.setKeepsParentAlive(!this.#daemon);
     if (this.#daemon) stopAtParentExit(child, true);
-    child.once("exit", (code, signal) => this.#end(signal !== null ? signalExitCode(signal) : (code ?? 1)));
+    // The child's note ends it as soon as its last code has run; the OS's report, which
+    // comes after the process's teardown, ends it where there was no note, and has the
+    // last word on the code.
+    readExitNote(vessel.note, (code) => this.#end(code));
+    child.once("exit", (code, signal) => this.#reaped(signal !== null ? signalExitCode(signal) : (code ?? 1)));
     // A child that never got going (no process could be made) reports an error, no exit.
     child.once("error", () => {
       if (child.pid === undefined) this.#end(1);
@@ -271,6 +276,14 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
   #checkJoinable(): void {
     this.#checkClosed();
     if (!this.#started) throw new RuntimeError("can only join a started process");
+  }
+
+  #reaped(exitCode: number): void {
+    if (this.#ended && this.#exitCode !== exitCode) {
+      process.emitWarning(`weft: ${this.#name} (pid ${this.#pid}) noted exit code ${this.#exitCode} but ended with ${exitCode}`);
+      this.#exitCode = exitCode;
+    }
+    this.#end(exitCode);
   }
 
   #end(exitCode: number): void {

@@ -14,6 +14,7 @@ import type { Socket } from "node:net";
 import { CHILD_PROCESS_MARK } from "../core/identity.js";
 import { holdLoop, releaseLoop } from "../core/wait.js";
 import { inheritableExecArgv } from "../threads/carrier.js";
+import { NOTE_FD } from "./exit-note.js";
 import type { ChildMessage, RunMessage } from "./protocol.js";
 
 const entry = fileURLToPath(new URL("./child-main.js", import.meta.url));
@@ -36,8 +37,9 @@ export class Vessel {
       execArgv: [...inheritableExecArgv, "--require", preload],
       env: { ...process.env, [CHILD_PROCESS_MARK]: "1" },
       // stdin as Python gives a child (devnull); stdout and stderr shared, so what the
-      // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link.
-      stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
+      // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link;
+      // fd 5 the exit note (exit-note.ts).
+      stdio: ["ignore", "inherit", "inherit", "ipc", "pipe", "pipe"],
       serialization: "advanced",
     });
     this.child.on("message", (message: ChildMessage) => {
@@ -58,6 +60,11 @@ export class Vessel {
   /** True once the child said it has booted (a benchmark of the warm path waits for it). */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /** The parent's side of the exit note (fd 5 in the child). */
+  get note(): Socket {
+    return (this.child.stdio as unknown as Socket[])[NOTE_FD];
   }
 
   /** The parent's side of the link socket (fd 4 in the child). */
@@ -84,8 +91,10 @@ export class Vessel {
       this.child.unref();
       channel?.unref();
     }
-    // The link never holds the parent: a Pipe that waits holds it while it waits.
+    // The link never holds the parent: a Pipe that waits holds it while it waits. Nor does
+    // the note: the child's handle does.
     (this.child.stdio[LINK_FD] as Socket | null)?.unref();
+    (this.child.stdio as unknown as (Socket | null)[])[NOTE_FD]?.unref();
   }
 }
 
