@@ -4,8 +4,8 @@
  *
  * BullMQ stores job data and return values as JSON, which would turn a `Map`, a `Date`, a
  * `bigint` or a typed array into something else. So arguments and outcomes travel as V8's
- * structured serialization (what `postMessage` uses between threads), in base64: what
- * arrives is what a thread would have received. The target travels as transport's plain
+ * structured serialization (what `postMessage` uses between threads), in base64, or as
+ * JSON where JSON carries them exactly: what arrives is what a thread would have received. The target travels as transport's plain
  * descriptor (transport/target.ts), which is JSON already.
  *
  * A task that throws still completes as a job, with an error outcome: BullMQ's own failure
@@ -39,14 +39,38 @@ export interface TaskData {
 /** A job's return value: a result, an error (transport's EncodedError), or a crash message. */
 export type Outcome = { readonly r: string } | { readonly e: string } | { readonly c: string };
 
-/** A structured-cloneable value as base64 text; throws a DataCloneError for what is not. */
+/**
+ * A structured-cloneable value as text; throws (V8's "could not be cloned") for what is not. A value
+ * that JSON carries exactly (a string, a boolean, null, a finite number other than -0, or
+ * an array of those: a tiny task's arguments and result) is `~` and its JSON, several
+ * times cheaper than the serializer; anything else is V8's serialization in base64, which
+ * always starts with `/` (its version byte, 0xFF).
+ */
 export function pack(value: unknown): string {
+  if (jsonExact(value) || (Array.isArray(value) && value.length <= JSON_MAX && value.every(jsonExact))) return JSON_MARK + JSON.stringify(value);
   return serialize(value).toString("base64");
 }
 
 /** The value that {@link pack} packed. */
 export function unpack(text: string): unknown {
+  if (text.startsWith(JSON_MARK)) return JSON.parse(text.slice(1)) as unknown;
   return deserialize(Buffer.from(text, "base64"));
+}
+
+const JSON_MARK = "~";
+/** Longer arrays (a map chunk) go to the serializer: the check would cost what it saves. */
+const JSON_MAX = 16;
+
+function jsonExact(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    default:
+      return value === null;
+  }
 }
 
 /** The BullMQ key prefix weft's queues use (BullMQ's default). */
