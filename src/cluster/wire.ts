@@ -5,8 +5,9 @@
  * BullMQ stores job data and return values as JSON, which would turn a `Map`, a `Date`, a
  * `bigint` or a typed array into something else. So arguments and outcomes travel as V8's
  * structured serialization (what `postMessage` uses between threads), in base64, or as
- * JSON where JSON carries them exactly: what arrives is what a thread would have received. The target travels as transport's plain
- * descriptor (transport/target.ts), which is JSON already.
+ * JSON where JSON carries them exactly: what arrives is what a thread would have
+ * received. The target travels as transport's plain descriptor (transport/target.ts),
+ * which is JSON already.
  *
  * A task that throws still completes as a job, with an error outcome: BullMQ's own failure
  * carries only a message, and weft's futures re-raise the task's class, message and stack
@@ -40,8 +41,8 @@ export interface TaskData {
 export type Outcome = { readonly r: string } | { readonly e: string } | { readonly c: string };
 
 /**
- * A structured-cloneable value as text; throws (V8's "could not be cloned") for what is not. A value
- * that JSON carries exactly (a string, a boolean, null, a finite number other than -0, or
+ * A structured-cloneable value as text; throws (V8's "could not be cloned") for what is
+ * not. A value that JSON carries exactly (a string, a boolean, null, a finite number other than -0, or
  * an array of those: a tiny task's arguments and result) is `~` and its JSON, several
  * times cheaper than the serializer; anything else is V8's serialization in base64, which
  * always starts with `/` (its version byte, 0xFF).

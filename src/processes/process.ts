@@ -172,7 +172,8 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
     // The child's note ends it as soon as its last code has run; the OS's report, which
     // comes after the process's teardown, ends it where there was no note, and has the
     // last word on the code.
-    readExitNote(vessel.note, (code) => this.#end(code));
+    const note = vessel.note;
+    if (note !== undefined) readExitNote(note, (code) => this.#end(code));
     child.once("exit", (code, signal) => this.#reaped(signal !== null ? signalExitCode(signal) : (code ?? 1)));
     // A child that never got going (no process could be made) reports an error, no exit.
     child.once("error", () => {

@@ -63,8 +63,8 @@ export class Vessel {
   }
 
   /** The parent's side of the exit note (fd 5 in the child). */
-  get note(): Socket {
-    return (this.child.stdio as unknown as Socket[])[NOTE_FD];
+  get note(): Socket | undefined {
+    return (this.child.stdio as unknown as (Socket | undefined)[])[NOTE_FD];
   }
 
   /** The parent's side of the link socket (fd 4 in the child). */
@@ -94,7 +94,7 @@ export class Vessel {
     // The link never holds the parent: a Pipe that waits holds it while it waits. Nor does
     // the note: the child's handle does.
     (this.child.stdio[LINK_FD] as Socket | null)?.unref();
-    (this.child.stdio as unknown as (Socket | null)[])[NOTE_FD]?.unref();
+    this.note?.unref();
   }
 }
 

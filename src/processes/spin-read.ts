@@ -3,7 +3,7 @@
  *
  * A blocking call to another process is a write and a read, and each side that sleeps in
  * between costs a kernel wake-up: on a VM that is 20–250 µs each, most of a round trip
- * (BENCHMARKS.md, "spinning before sleeping"). A caller whose answer is due in
+ * (BENCHMARKS.md, fifth session). A caller whose answer is due in
  * microseconds, and an agent whose client tends to call again at once (a lock loop: the
  * release, then the next acquire), read a non-blocking descriptor for a moment first, as
  * an adaptive mutex spins before it parks. The window is short against a wake-up, and
