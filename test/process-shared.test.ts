@@ -276,6 +276,17 @@ test("Process: every family from a child, blocking and async forms", T, async ()
   assert.equal(objects.array.array[0], 9);
 });
 
+test("Process: what a child pipelined (puts, a release, a set, a store) has run when its join() resolves", T, async () => {
+  const n = 2000;
+  for (let round = 0; round < 3; round++) {
+    const [queue, lock, event, value] = [new Queue<number>(), new Lock(), new Event(), new SharedValue("int32", 0)];
+    const child = started("pipelineThenExit", queue, lock, event, value, n);
+    await child.join();
+    assert.equal(child.exitCode, 0);
+    assert.deepEqual([queue.qsize(), lock.locked(), event.isSet(), value.value], [n, false, true, n], `round ${round}`);
+  }
+});
+
 test("Process: a Lock and a SharedValue inside a queue item, an Event and a Lock inside a Pipe message", T, async () => {
   const queue = new Queue<unknown>();
   const done = new Queue<string>();

@@ -12,6 +12,7 @@
  * for the OS's report, as it does when a signal ends the child.
  */
 import { writeSync } from "node:fs";
+import { confirmPosted } from "./shared-channel.js";
 
 /** The child's descriptor for the note (stdio index 5 of its spawn). */
 export const NOTE_FD = 5;
@@ -21,6 +22,9 @@ export function noteExitCode(): void {
   const note = (code: number): void => {
     const listeners = process.listeners("exit");
     if (listeners[listeners.length - 1] !== note) return;
+    // What the child pipelined to owners (a lock's release, a put) has run before it says
+    // it has ended: its parent's join() then finds it done.
+    confirmPosted();
     const set = process.exitCode;
     const final = set === undefined || set === null ? code : Number(set);
     if (!Number.isInteger(final)) return;

@@ -22,7 +22,7 @@ import { Socket } from "node:net";
 import { encodeError } from "../transport/errors.js";
 import { Queue, SimpleQueue } from "../queue/queue.js";
 import type { Registration } from "./manager-server.js";
-import { CANCEL, FrameReader, Route, Status, replyFrame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, CONFIRM, FrameReader, Route, Status, replyFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
 import { NOT_NOW, methodsOf, type Call } from "./manager-methods.js";
 import { SPIN_MS, readWithin } from "./spin-read.js";
@@ -115,6 +115,10 @@ export async function serveClient(registration: Registration): Promise<void> {
 
   const handle = (request: Request): void => {
     const [call, handleId, method, args, route, id] = request;
+    if (method === CONFIRM) {
+      answer(route, [call, Status.Ok, undefined]);
+      return;
+    }
     if (method === CANCEL) {
       running.get(handleId)?.abort.abort(new Error("cancelled by the client"));
       return;

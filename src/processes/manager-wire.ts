@@ -39,6 +39,9 @@ export type Reply = [call: number, status: Status, value: unknown];
 /** A control method (not a method of the shared object): the client gave up waiting for call `handle`. */
 export const CANCEL = "#cancel";
 
+/** A control method: answered at once, it tells the client that everything it wrote before has run. */
+export const CONFIRM = "#confirm";
+
 /**
  * Frames that skip the serializer, which costs more than the FIFO write itself on a slow
  * box (17–25 µs a `v8.serialize` of a call, against 6 µs a write: BENCHMARKS.md). A frame
@@ -60,7 +63,7 @@ const CALL_FRAME = 0xfffffffe;
 const REPLY_FRAME = 0xfffffffd;
 
 const METHODS = [
-  CANCEL, "acquire", "release", "locked", "set", "clear", "isSet", "wait", "notify", "notifyAll",
+  CANCEL, CONFIRM, "acquire", "release", "locked", "set", "clear", "isSet", "wait", "notify", "notifyAll",
   "taskDone", "qsize", "empty", "full", "isShutdown", "join", "nWaiting", "broken", "reset", "abort",
   "put", "putNowait", "get", "getNowait", "load", "store", "add", "sub", "compareExchange", "at", "setAt",
 ] as const;

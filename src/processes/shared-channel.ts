@@ -19,7 +19,7 @@ import { currentIdent } from "../core/identity.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, type Registration } from "./manager-server.js";
-import { CANCEL, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, CONFIRM, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
 import { SPIN_MS, readWithin } from "./spin-read.js";
 import { deserialize } from "node:v8";
@@ -51,6 +51,8 @@ export class Channel {
   /** One-way frames of async calls (puts) not yet written: written together at the end of this turn, or before any other frame. */
   #outbox: Buffer[] = [];
   #outboxWaiters: Array<() => void> = [];
+  /** Pipelined calls were written since the last answer to a blocking call. */
+  #unconfirmed = false;
 
   constructor(address: string, ownerPid: number) {
     this.#address = address;
@@ -79,12 +81,31 @@ export class Channel {
   callSync(id: string, method: string, args: unknown[]): unknown {
     const call = this.#nextCall++;
     this.#send(call, id, method, args, Route.Sync);
+    return this.#answerTo(call);
+  }
+
+  /**
+   * Blocks until the owner has run every pipelined call of this thread (a release, a set,
+   * a one-way put), if any is not known to have run: an answer to a blocking call means
+   * that everything written before it has run. A child calls this before it says it has
+   * ended, so that its parent's `join()` finds them done, as Python's synchronous Manager
+   * calls are.
+   */
+  confirm(): void {
+    if (!this.#unconfirmed || this.#closed !== undefined) return;
+    const call = this.#nextCall++;
+    this.#write([call, 0, CONFIRM, [], Route.Sync]);
+    this.#answerTo(call);
+  }
+
+  #answerTo(call: number): unknown {
     for (;;) {
       const [answered, status, value] = this.#readSync();
       if (answered === 0) {
         warnPipelined(value);
         continue;
       }
+      this.#unconfirmed = false;
       return this.#outcome(call, status, value);
     }
   }
@@ -119,6 +140,7 @@ export class Channel {
   /** A pipelined call: nobody waits for it (a failure is reported as a warning). */
   post(id: string, method: string, args: unknown[]): void {
     this.#send(0, id, method, args, Route.None);
+    this.#unconfirmed = true;
   }
 
   /**
@@ -130,6 +152,7 @@ export class Channel {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     try {
       this.#outbox.push(requestFrame(this.#request(0, id, method, args, Route.None)));
+      this.#unconfirmed = true;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -302,6 +325,17 @@ function warnPipelined(value: unknown): void {
 
 /** This thread's channels, by owner address. */
 const channels = new Map<string, Channel>();
+
+/** Confirms every channel of this thread (see {@link Channel.confirm}); an owner that has gone is passed over. */
+export function confirmPosted(): void {
+  for (const channel of channels.values()) {
+    try {
+      channel.confirm();
+    } catch {
+      // Its owner has gone: nothing is left to wait for there.
+    }
+  }
+}
 
 /** This thread's channel to the owner at `address`, made on first use. */
 export function channelTo(address: string, ownerPid: number): Channel {
