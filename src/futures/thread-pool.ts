@@ -522,10 +522,10 @@ export class ThreadPoolExecutor {
     // A worker that died between taking a task and marking it (a decode and a compare-and-swap:
     // say, out of memory while decoding huge arguments) named no task: look for orphans.
     if (id === 0 && worker.thread.error !== undefined && this.#unfinished > 0) setTimeout(() => this.#failOrphans(worker.thread), ORPHAN_CHECK_MS);
-    // An idle pool has no pump: take what the worker left (a failed initializer reports the
-    // pool broken that way) before replacing it, or an idle pool whose initializer fails
-    // would replace its workers forever.
-    if (!this.#pumping) this.#drainResults();
+    // Take what the worker left (a failed initializer reports the pool broken that way)
+    // before replacing it, pump or no pump: else a pool whose initializer fails would
+    // replace its workers forever (idle), or once more before its pump got to the report.
+    this.#drainResults();
     if (!this.#shutdown || this.#unfinished > 0) this.#ensureWorkers();
     // Wake the pump so that it sees what changed.
     if (this.#pumping) this.#results._putNow([0, OK, undefined]);
