@@ -4,7 +4,17 @@
  *
  * `submit()` makes a Future at once and puts the task in a batch; the batch goes to Redis
  * with one `addBulk` at the next turn of the event loop, so a loop of submits costs one
- * round trip, not one each. Outcomes come back on BullMQ's event stream (QueueEvents),
+ * round trip, not one each.
+ *
+ * A job costs Redis and both ends far more than a tiny task does, so a batch of more than
+ * SPREAD tasks is bundled: consecutive tasks of one target share a job, in about SPREAD
+ * jobs (at most BUNDLE_MAX tasks each). A bundle's tasks are still separate tasks: the worker
+ * runs each on its pool with its own outcome, time limit and error, and each future settles
+ * from its own outcome. What a bundle shares is its fate in Redis: one worker takes it
+ * (all its tasks are running from then), a dead worker's bundle runs again whole, and a
+ * cancelled task's bundle leaves the queue and its other tasks go again without it (if no
+ * worker has taken it yet). A batch of up to SPREAD tasks, and any executor with `retries`
+ * (BullMQ retries whole jobs), sends a job per task. Outcomes come back on BullMQ's event stream (QueueEvents),
  * read from the stream position taken before the first task was added, so no event of
  * this executor's jobs is missed; each job id names its future in a map, and a future is
  * taken out of the map as it settles: a second outcome for the same task (a task rerun
@@ -45,7 +55,7 @@ import { type MapInput, type MapInputs, type MapOptions } from "../futures/threa
 import { nonNegativeInteger, parseMapArguments, positiveInteger } from "../futures/pool-arguments.js";
 import { checkConnection, RedisLink, DEFAULT_RECONNECT_LIMIT, type ClusterConnection } from "./connection.js";
 import { loadClusterModules } from "./load.js";
-import { CHUNK, CHUNK_SPREAD, ONE, PREFIX, pack, unpack, type Chunking, type Outcome, type TaskData } from "./wire.js";
+import { BUNDLE, CHUNK, CHUNK_SPREAD, ONE, PREFIX, pack, unpack, type Chunking, type Outcome, type TaskData } from "./wire.js";
 
 /** Options of {@link ClusterExecutor}. */
 export interface ClusterExecutorOptions {
@@ -65,12 +75,23 @@ export interface ClusterExecutorOptions {
 
 type AnyFunction = (...args: never[]) => unknown;
 
-/** A task on its way: its future, and the job that carries it (kept to add it again). */
-interface Entry {
-  readonly id: string;
+/** A task on its way: its future, its packed arguments, and the job that carries it now. */
+interface Task {
   readonly future: Future<unknown>;
+  readonly args: string;
+  job: Job;
+}
+
+/** A job: the task it carries, or the bundle of tasks (see the top of this file). */
+interface Job {
+  readonly id: string;
   readonly name: string;
-  readonly data: TaskData;
+  readonly descriptor: TargetDescriptor;
+  readonly chunking: Chunking;
+  /** Its tasks, in the order of the bundle's outcomes. */
+  readonly tasks: Task[];
+  /** What the job carries, fixed at its first flush (kept to add it again). */
+  data: TaskData | undefined;
   /** Taken by a flush (`addBulk` sent), and confirmed added. */
   sent: boolean;
   added: boolean;
@@ -85,6 +106,10 @@ interface Parts {
 
 /** Jobs per `addBulk` call: one call per batch, but no single huge Redis transaction. */
 const BULK = 1000;
+/** A batch of more tasks than this travels bundled, in about this many jobs (see the top of this file). */
+const SPREAD = 1024;
+/** The most tasks one bundle carries. */
+const BUNDLE_MAX = 64;
 /** Tasks `map` keeps submitted ahead of the results by default: a remote cluster wants a deep window. */
 const MAP_WINDOW = 256;
 /** The event stream quiet this long with futures pending: look at the jobs themselves (ms). */
@@ -112,10 +137,13 @@ export class ClusterExecutor {
   /** Job ids are `${#tag}-${n}`: unique to this executor, so its events are told from others'. */
   readonly #tag = randomBytes(6).toString("hex");
   #counter = 0;
-  readonly #entries = new Map<string, Entry>();
-  #batch: Entry[] = [];
+  /** The jobs with a task not yet settled, by job id. */
+  readonly #jobs = new Map<string, Job>();
+  #batch: Job[] = [];
   #flushScheduled = false;
   readonly #descriptors = new WeakMap<AnyFunction, TargetDescriptor>();
+  /** What tells two descriptors of one target apart from another's (a bundle has one target). */
+  readonly #targetKeys = new WeakMap<TargetDescriptor, string>();
   #opening: Promise<Parts> | undefined;
   #parts: Parts | undefined;
   /** The connections of an idle executor closing (see the top of this file). */
@@ -191,8 +219,8 @@ export class ClusterExecutor {
   async shutdown(options: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
     checkOptions(options, "ClusterExecutor.shutdown()");
     this.#shutdown = true;
-    if (options.cancelFutures === true) for (const entry of [...this.#entries.values()]) entry.future.cancel();
-    if (this.#entries.size === 0) void this.#close();
+    if (options.cancelFutures === true) for (const job of [...this.#jobs.values()]) for (const { future } of job.tasks) future.cancel();
+    if (this.#jobs.size === 0) void this.#close();
     if (options.wait === false) return;
     await this.#allDone;
     await this.#close();
@@ -206,7 +234,14 @@ export class ClusterExecutor {
   /** @internal `<ClusterExecutor queue="weft" redis://host:6379 pending=3>`, then `shutdown` or `broken`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     const state = this.#broken !== undefined ? "broken" : this.#shutdown ? "shutdown" : "";
-    return repr("ClusterExecutor", `queue=${JSON.stringify(this.#queueName)}`, `pending=${this.#entries.size}`, state);
+    return repr("ClusterExecutor", `queue=${JSON.stringify(this.#queueName)}`, `pending=${this.#pending()}`, state);
+  }
+
+  /** Tasks not yet settled. */
+  #pending(): number {
+    let n = 0;
+    for (const job of this.#jobs.values()) for (const { future } of job.tasks) if (!future.done()) n++;
+    return n;
   }
 
   #checkOpen(): void {
@@ -239,35 +274,61 @@ export class ClusterExecutor {
     } catch (error) {
       throw new TypeError(`args: cannot be sent to a cluster worker: ${(error as Error).message}`, { cause: error });
     }
-    const data: TaskData = this.#timeout === undefined ? { t: descriptor, a: packed, k: chunking, n: this.#attempts } : { t: descriptor, a: packed, k: chunking, n: this.#attempts, d: this.#timeout };
-    const id = `${this.#tag}-${++this.#counter}`;
     const future = new Future<unknown>();
-    const entry: Entry = { id, future, name: (descriptor.kind === "source" ? descriptor.name : descriptor.export) || "task", data, sent: false, added: false };
-    future.onCancel = () => this.#cancelled(entry);
-    this.#entries.set(id, entry);
-    if (this.#entries.size === 1) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
-    this.#enqueue(entry);
+    if (this.#jobs.size === 0) this.#allDone = new Promise((resolve) => (this.#resolveAllDone = resolve));
+    this.#enqueue(this.#newJob(descriptor, chunking, future, packed));
     return future;
   }
 
-  /** A pending future was cancelled: its job leaves the queue (if no worker has taken it yet). */
-  #cancelled(entry: Entry): void {
-    this.#entries.delete(entry.id);
-    if (entry.sent && this.#parts !== undefined) this.#parts.queue.remove(entry.id).catch(ignore);
-    this.#taskEnded();
+  /** A job of one task, waiting for the next flush (which may bundle it with others). */
+  #newJob(descriptor: TargetDescriptor, chunking: Chunking, future: Future<unknown>, args: string): Job {
+    const id = `${this.#tag}-${++this.#counter}`;
+    const name = (descriptor.kind === "source" ? descriptor.name : descriptor.export) || "task";
+    const job: Job = { id, name, descriptor, chunking, tasks: [], data: undefined, sent: false, added: false };
+    const task: Task = { future, args, job };
+    job.tasks.push(task);
+    task.future.onCancel = () => this.#cancelled(task);
+    this.#jobs.set(id, job);
+    return job;
   }
 
-  #enqueue(entry: Entry): void {
-    this.#batch.push(entry);
+  /**
+   * A pending future was cancelled. A job whose tasks are all done leaves the queue (if no
+   * worker has taken it yet); a bundle whose other tasks live on leaves it too, and they go
+   * again without this one.
+   */
+  #cancelled(task: Task): void {
+    const job = task.job;
+    if (job.tasks.every((each) => each.future.done())) {
+      this.#forget(job);
+      if (job.sent && this.#parts !== undefined) this.#parts.queue.remove(job.id).catch(ignore);
+      this.#taskEnded();
+      return;
+    }
+    if (!job.sent || this.#parts === undefined) return;
+    this.#parts.queue.remove(job.id).then((removed) => {
+      // Not removed: a worker has taken the bundle, and the cancelled task's outcome is dropped.
+      if (removed !== 1 || this.#jobs.get(job.id) !== job) return;
+      this.#jobs.delete(job.id);
+      for (const { future, args } of job.tasks) if (!future.done()) this.#enqueue(this.#newJob(job.descriptor, ONE, future, args));
+    }, ignore);
+  }
+
+  #forget(job: Job): void {
+    if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+  }
+
+  #enqueue(job: Job): void {
+    this.#batch.push(job);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => void this.#flush());
   }
 
-  /** Sends the batch of new tasks (see the top of this file). */
+  /** Sends the batch of new jobs, bundling the tasks of a large one (see the top of this file). */
   async #flush(): Promise<void> {
     this.#flushScheduled = false;
-    const batch = this.#batch.filter((entry) => !entry.future.done());
+    const batch = this.#batch.filter((job) => job.tasks.some((task) => !task.future.done()));
     this.#batch = [];
     if (batch.length === 0) return;
     let parts: Parts;
@@ -277,27 +338,73 @@ export class ClusterExecutor {
       this.#break(error);
       return;
     }
-    for (let at = 0; at < batch.length; at += BULK) {
-      const part = batch.slice(at, at + BULK);
-      for (const entry of part) entry.sent = true;
-      const jobs = part.map((entry) => ({
-        name: entry.name,
-        data: entry.data,
-        opts: { jobId: entry.id, attempts: this.#retries + 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+    const jobs = this.#bundle(batch);
+    for (let at = 0; at < jobs.length; at += BULK) {
+      const part = jobs.slice(at, at + BULK);
+      for (const job of part) job.sent = true;
+      const adds = part.map((job) => ({
+        name: job.name,
+        data: (job.data ??= this.#dataOf(job)),
+        opts: { jobId: job.id, attempts: this.#retries + 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
       }));
-      parts.queue.addBulk(jobs).then(
+      parts.queue.addBulk(adds).then(
         () => {
-          for (const entry of part) entry.added = true;
+          for (const job of part) job.added = true;
         },
         () => {
           // The connection dropped under the call: try again in a moment (or break, if it is gone).
           if (this.#broken !== undefined) return;
           setTimeout(() => {
-            for (const entry of part) if (!entry.future.done()) this.#enqueue(entry);
+            for (const job of part) if (this.#jobs.get(job.id) === job) this.#enqueue(job);
           }, READD_MS).unref();
         },
       );
     }
+  }
+
+  /**
+   * A batch of more than SPREAD new single tasks goes in about SPREAD jobs: consecutive
+   * tasks of one target share a job, each keeping its own outcome. Only without retries:
+   * BullMQ retries a whole job.
+   */
+  #bundle(batch: Job[]): Job[] {
+    const fresh = (job: Job): boolean => job.data === undefined && job.chunking === ONE && job.tasks.length === 1 && !job.tasks[0].future.done();
+    const size = Math.min(BUNDLE_MAX, Math.ceil(batch.filter(fresh).length / SPREAD));
+    if (size <= 1 || this.#retries > 0) return batch;
+    const jobs: Job[] = [];
+    let open: Job | undefined;
+    let openKey = "";
+    for (const job of batch) {
+      if (!fresh(job)) {
+        jobs.push(job);
+        open = undefined;
+        continue;
+      }
+      const key = this.#targetKey(job.descriptor);
+      if (open !== undefined && open.tasks.length < size && key === openKey) {
+        const task = job.tasks[0];
+        this.#jobs.delete(job.id);
+        task.job = open;
+        open.tasks.push(task);
+        continue;
+      }
+      open = job;
+      openKey = key;
+      jobs.push(job);
+    }
+    return jobs;
+  }
+
+  #targetKey(descriptor: TargetDescriptor): string {
+    let key = this.#targetKeys.get(descriptor);
+    if (key === undefined) this.#targetKeys.set(descriptor, (key = JSON.stringify(descriptor)));
+    return key;
+  }
+
+  #dataOf(job: Job): TaskData {
+    const bundled = job.tasks.length > 1;
+    const data: TaskData = { t: job.descriptor, a: bundled ? job.tasks.map((task) => task.args) : job.tasks[0].args, k: bundled ? BUNDLE : job.chunking, n: this.#attempts };
+    return this.#timeout === undefined ? data : { ...data, d: this.#timeout };
   }
 
   /** Loads BullMQ, connects, and starts reading events from the stream's current end (once). */
@@ -337,55 +444,56 @@ export class ClusterExecutor {
   }
 
   #onActive(jobId: string): void {
-    const entry = this.#entries.get(jobId);
-    if (entry === undefined) return;
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return;
     this.#lastEventAt = performance.now();
-    if (!entry.future.done() && !entry.future.running()) entry.future.setRunningOrNotifyCancel();
+    for (const { future } of job.tasks) if (!future.done() && !future.running()) future.setRunningOrNotifyCancel();
   }
 
   #onOutcome(jobId: string, outcome: Outcome): void {
-    const entry = this.#entries.get(jobId);
-    if (entry === undefined) return;
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return;
     this.#lastEventAt = performance.now();
-    this.#settle(entry, outcome);
+    this.#settle(job, (future, i) => {
+      const own = "b" in outcome ? outcome.b[i] : outcome;
+      if (own === undefined) throw new RuntimeError(`the worker's outcome of bundle ${jobId} has no entry for its task ${i}`);
+      if ("r" in own) future.setResult(unpack(own.r));
+      else if ("e" in own) future.setException(decodeError(unpack(own.e) as EncodedError, `in a worker of the cluster queue "${this.#queueName}"`, false));
+      else future.setException(new WorkerCrashedError(own.c));
+    });
   }
 
   /** BullMQ failed the job itself (a task that throws completes with an error outcome; see wire.ts). */
   #onFailed(jobId: string, failedReason: string): void {
-    const entry = this.#entries.get(jobId);
-    if (entry === undefined) return;
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return;
     this.#lastEventAt = performance.now();
-    const error = /stalled/.test(failedReason) ? new WorkerCrashedError(`the task's workers died running it: ${failedReason}`) : new RuntimeError(`the task failed in its queue: ${failedReason}`);
-    this.#settleWith(entry, () => entry.future.setException(error));
+    const crashed = /stalled/.test(failedReason);
+    this.#settle(job, (future) =>
+      future.setException(crashed ? new WorkerCrashedError(`the task's workers died running it: ${failedReason}`) : new RuntimeError(`the task failed in its queue: ${failedReason}`)),
+    );
   }
 
-  #settle(entry: Entry, outcome: Outcome): void {
-    this.#settleWith(entry, () => {
-      if ("r" in outcome) entry.future.setResult(unpack(outcome.r));
-      else if ("e" in outcome) entry.future.setException(decodeError(unpack(outcome.e) as EncodedError, `in a worker of the cluster queue "${this.#queueName}"`, false));
-      else entry.future.setException(new WorkerCrashedError(outcome.c));
-    });
-  }
-
-  /** Takes the entry out (so that nothing settles it twice) and settles its future with `how`. */
-  #settleWith(entry: Entry, how: () => void): void {
-    if (!this.#entries.delete(entry.id)) return;
-    const future = entry.future;
-    future.onCancel = undefined;
-    if (!future.done()) {
+  /** Takes the job out (so that nothing settles its tasks twice) and settles each pending future with `how`. */
+  #settle(job: Job, how: (future: Future<unknown>, index: number) => void): void {
+    if (this.#jobs.get(job.id) !== job) return;
+    this.#jobs.delete(job.id);
+    job.tasks.forEach(({ future }, i) => {
+      future.onCancel = undefined;
+      if (future.done()) return;
       if (!future.running()) future.setRunningOrNotifyCancel();
       try {
-        how();
+        how(future, i);
       } catch (error) {
         // An outcome that cannot be read (say, a result of a class this side lacks).
         if (!future.done()) future.setException(error);
       }
-    }
+    });
     this.#taskEnded();
   }
 
   #taskEnded(): void {
-    if (this.#entries.size > 0) return;
+    if (this.#jobs.size > 0) return;
     this.#resolveAllDone?.();
     if (this.#shutdown) void this.#close();
     else if (this.#idleTimer === undefined) {
@@ -397,7 +505,7 @@ export class ClusterExecutor {
   /** Nothing pending for IDLE_MS: closes the connections; the next submit opens new ones. */
   #park(): void {
     const parts = this.#parts;
-    if (parts === undefined || this.#entries.size > 0 || this.#batch.length > 0 || this.#shutdown || this.#broken !== undefined) return;
+    if (parts === undefined || this.#jobs.size > 0 || this.#batch.length > 0 || this.#shutdown || this.#broken !== undefined) return;
     this.#parts = undefined;
     this.#opening = undefined;
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
@@ -410,33 +518,33 @@ export class ClusterExecutor {
    */
   async #sweep(): Promise<void> {
     const parts = this.#parts;
-    if (parts === undefined || this.#sweeping || this.#entries.size === 0 || this.#broken !== undefined) return;
+    if (parts === undefined || this.#sweeping || this.#jobs.size === 0 || this.#broken !== undefined) return;
     if (!this.#reconnected && performance.now() - this.#lastEventAt < SWEEP_MS) return;
     this.#reconnected = false;
     this.#sweeping = true;
     try {
-      const looked: Entry[] = [];
-      for (const entry of this.#entries.values()) {
-        if (entry.added && !entry.future.done()) looked.push(entry);
+      const looked: Job[] = [];
+      for (const job of this.#jobs.values()) {
+        if (job.added) looked.push(job);
         if (looked.length >= SWEEP_MAX) break;
       }
       if (looked.length === 0) return;
       const pipeline = parts.client.pipeline();
-      for (const entry of looked) pipeline.hmget(`${PREFIX}:${this.#queueName}:${entry.id}`, "timestamp", "finishedOn", "returnvalue", "failedReason");
+      for (const job of looked) pipeline.hmget(`${PREFIX}:${this.#queueName}:${job.id}`, "timestamp", "finishedOn", "returnvalue", "failedReason");
       const replies = (await pipeline.exec()) ?? [];
       for (let i = 0; i < looked.length; i++) {
         const [error, fields] = replies[i] ?? [new Error("no reply"), null];
         if (error !== null || !Array.isArray(fields)) continue;
         const [timestamp, finishedOn, returnvalue, failedReason] = fields as (string | null)[];
-        const entry = looked[i];
+        const job = looked[i];
         if (timestamp === null) {
           // The job is gone (Redis lost it): add it again; at-least-once allows a second run.
-          entry.added = false;
-          entry.sent = false;
-          if (!entry.future.done()) this.#enqueue(entry);
+          job.added = false;
+          job.sent = false;
+          this.#enqueue(job);
         } else if (finishedOn !== null) {
-          if (returnvalue !== null) this.#onOutcome(entry.id, JSON.parse(returnvalue) as Outcome);
-          else if (failedReason !== null) this.#onFailed(entry.id, failedReason);
+          if (returnvalue !== null) this.#onOutcome(job.id, JSON.parse(returnvalue) as Outcome);
+          else if (failedReason !== null) this.#onFailed(job.id, failedReason);
         }
       }
       this.#lastEventAt = performance.now();
@@ -453,8 +561,7 @@ export class ClusterExecutor {
     const reason = cause instanceof Error ? cause.message : String(cause);
     this.#broken = new BrokenExecutorError(`the cluster executor is broken and runs no more tasks: ${reason}`);
     this.#batch = [];
-    const pending = [...this.#entries.values()];
-    for (const entry of pending) this.#settleWith(entry, () => entry.future.setException(new BrokenExecutorError(this.#broken!.message)));
+    for (const job of [...this.#jobs.values()]) this.#settle(job, (future) => future.setException(new BrokenExecutorError(this.#broken!.message)));
     this.#resolveAllDone?.();
     void this.#close();
   }

@@ -17,18 +17,23 @@
 import { deserialize, serialize } from "node:v8";
 import type { TargetDescriptor } from "../transport/target.js";
 
-/** How a task's arguments are applied: one call, one call per item, one per item spread as arguments. */
+/**
+ * How a task's arguments are applied: one call, one call per item, one per item spread as
+ * arguments; or a bundle, several independent calls of one target in one job (`b`), each
+ * with an outcome of its own.
+ */
 export const ONE = 0;
 export const CHUNK = 1;
 export const CHUNK_SPREAD = 2;
-export type Chunking = typeof ONE | typeof CHUNK | typeof CHUNK_SPREAD;
+export const BUNDLE = 3;
+export type Chunking = typeof ONE | typeof CHUNK | typeof CHUNK_SPREAD | typeof BUNDLE;
 
 /** A job's data: short keys, since every task carries them. */
 export interface TaskData {
   /** The target. */
   readonly t: TargetDescriptor;
-  /** The arguments (or the chunk's items), packed. */
-  readonly a: string;
+  /** The arguments (or the chunk's items), packed; a bundle's calls' arguments, each packed. */
+  readonly a: string | readonly string[];
   /** How `a` is applied. */
   readonly k: Chunking;
   /** Runs allowed when workers die running it (the executor's `attempts`). */
@@ -37,8 +42,11 @@ export interface TaskData {
   readonly d?: number;
 }
 
-/** A job's return value: a result, an error (transport's EncodedError), or a crash message. */
-export type Outcome = { readonly r: string } | { readonly e: string } | { readonly c: string };
+/** A call's outcome: its result, or its error (transport's EncodedError), packed. */
+export type CallOutcome = { readonly r: string } | { readonly e: string };
+
+/** A job's return value: a call's outcome, a bundle's (in its order), or a crash message. */
+export type Outcome = CallOutcome | { readonly b: readonly CallOutcome[] } | { readonly c: string };
 
 /**
  * A structured-cloneable value as text; throws (V8's "could not be cloned") for what is

@@ -4,7 +4,9 @@
  *
  * The BullMQ worker takes `concurrency + prefetch` jobs at a time: `concurrency` run on the
  * pool's threads, the rest wait beside them, so that a thread finishing a tiny task finds
- * the next one here instead of waiting a round trip to Redis for it.
+ * the next one here instead of waiting a round trip to Redis for it. A bundle (several
+ * tasks in one job: cluster-executor.ts) counts as one job; each of its tasks is a task
+ * of the pool, with an outcome of its own.
  *
  * Dead workers: BullMQ's stalled-job check (run by every worker) puts a job whose lock has
  * lapsed back in the queue and counts it in the job's `stalledCounter`; so a job taken
@@ -23,10 +25,10 @@ import { ThreadPoolExecutor } from "../futures/thread-pool.js";
 import type { Future } from "../futures/future.js";
 import { encodeError } from "../transport/errors.js";
 import { rememberLocation } from "../transport/location.js";
-import { compileSource, type ModuleTarget } from "../transport/target.js";
+import { compileSource, type ModuleTarget, type TargetDescriptor } from "../transport/target.js";
 import { checkConnection, RedisLink, type ClusterConnection } from "./connection.js";
 import { loadClusterModules } from "./load.js";
-import { CHUNK, ONE, PREFIX, pack, unpack, type Outcome, type TaskData } from "./wire.js";
+import { BUNDLE, CHUNK, ONE, PREFIX, pack, unpack, type CallOutcome, type Chunking, type Outcome, type TaskData } from "./wire.js";
 
 /** Options of {@link startWorker} (and of `weft worker`). */
 export interface ClusterWorkerOptions {
@@ -82,8 +84,12 @@ export async function startWorker(options: ClusterWorkerOptions): Promise<Cluste
     if (job.stalledCounter >= data.n) {
       return { c: `the task was started ${job.stalledCounter} time(s) on workers that died before it finished (attempts: ${data.n})` };
     }
+    const target = targetOf(data.t);
+    // A bundle's calls are independent tasks, each with its own outcome (the executor
+    // bundles only tasks without retries, so a bundle never goes back to BullMQ).
+    if (data.k === BUNDLE) return { b: await Promise.all((data.a as readonly string[]).map((args) => outcomeOf(runTask(pool, target, ONE, args, data.d)))) };
     try {
-      return { r: pack(await runTask(pool, data)) };
+      return { r: pack(await runTask(pool, target, data.k, data.a as string, data.d)) };
     } catch (error) {
       // BullMQ runs it again while retries remain; the last failure is the task's outcome.
       if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw error;
@@ -125,28 +131,28 @@ export async function startWorker(options: ClusterWorkerOptions): Promise<Cluste
   return { concurrency, close: (closeOptions) => stop(closeOptions?.force === true), closed };
 }
 
-/** Runs one task, or one chunk of a map, on the pool, within the task's time limit. */
-function runTask(pool: ThreadPoolExecutor, data: TaskData): Promise<unknown> {
-  const descriptor = data.t;
-  let target: AnyFunction | ModuleTarget;
-  if (descriptor.kind === "module") target = { module: descriptor.module, export: descriptor.export };
-  else {
-    target = compileSource(descriptor);
-    // The pool ships the function by its text: with the place it was written at, not a frame of this worker's.
-    rememberLocation(descriptor.source, descriptor.location);
-  }
-  const args = unpack(data.a) as unknown[];
+/** The function (or module export) a task's descriptor names. */
+function targetOf(descriptor: TargetDescriptor): AnyFunction | ModuleTarget {
+  if (descriptor.kind === "module") return { module: descriptor.module, export: descriptor.export };
+  const target = compileSource(descriptor);
+  // The pool ships the function by its text: with the place it was written at, not a frame of this worker's.
+  rememberLocation(descriptor.source, descriptor.location);
+  return target;
+}
+
+/** Runs one task, or one chunk of a map, on the pool, within the task's time limit (`limit` ms). */
+function runTask(pool: ThreadPoolExecutor, target: AnyFunction | ModuleTarget, chunking: Chunking, packed: string, limit: number | undefined): Promise<unknown> {
+  const args = unpack(packed) as unknown[];
   let future: Future<unknown> | undefined;
   let running: Promise<unknown>;
-  if (data.k === ONE) {
+  if (chunking === ONE) {
     future = pool.submit(target as AnyFunction, ...(args as never[]));
     running = future;
   } else {
-    const columns = data.k === CHUNK ? [args] : transpose(args as unknown[][]);
+    const columns = chunking === CHUNK ? [args] : transpose(args as unknown[][]);
     running = collect(pool.map(target as AnyFunction, ...(columns as [unknown[]]), { chunksize: args.length }));
   }
-  if (data.d === undefined) return running;
-  const limit = data.d;
+  if (limit === undefined) return running;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       future?.cancel();
@@ -154,6 +160,15 @@ function runTask(pool: ThreadPoolExecutor, data: TaskData): Promise<unknown> {
     }, limit);
     running.then(resolve, reject).finally(() => clearTimeout(timer));
   });
+}
+
+/** A bundled call's outcome: its result, or what it threw (a result that cannot be packed included). */
+async function outcomeOf(running: Promise<unknown>): Promise<CallOutcome> {
+  try {
+    return { r: pack(await running) };
+  } catch (error) {
+    return { e: pack(encodeError(error)) };
+  }
 }
 
 async function collect(results: AsyncIterable<unknown>): Promise<unknown[]> {

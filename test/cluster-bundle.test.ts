@@ -1,0 +1,117 @@
+/**
+ * ClusterExecutor's bundles (cluster-executor.ts): a batch of more tasks than fit one job
+ * each travels several tasks to a job, and every task still keeps its own outcome, error
+ * and cancel. Against a real Redis and a real `weft worker` process, as in cluster.test.ts.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { CancelledError, ClusterExecutor, sleep } from "weft-threads";
+import { startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
+
+/** More than one batch's worth of single-task jobs (SPREAD): these go bundled. */
+const TASKS = 2100;
+
+let redis: RedisServer;
+let scratch: string;
+const workers: WorkerProcess[] = [];
+
+before(async () => {
+  redis = await startRedis();
+  scratch = mkdtempSync(join(tmpdir(), "weft-bundle-"));
+});
+
+after(async () => {
+  await Promise.all(workers.map((worker) => worker.stop()));
+  await redis?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A task that appends `line` to `file` and returns it. */
+async function mark(file: string, line: string): Promise<string> {
+  const { appendFileSync } = await import("node:fs");
+  appendFileSync(file, `${line}\n`);
+  return line;
+}
+
+function lines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
+}
+
+test("a large batch goes in fewer jobs than tasks; each task keeps its own result and its own error", { timeout: 90_000 }, async () => {
+  const queue = "bundled";
+  const worker = startWorker(redis.url, ["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
+  workers.push(worker);
+  await worker.ready;
+  await using executor = new ClusterExecutor({ connection: redis.url, queue });
+  const { Redis } = await import("ioredis");
+  const client = new Redis(redis.url);
+  try {
+    assert.equal(await executor.submit((x: number) => x * 2, 21), 42);
+    const before = await client.zcard(`bull:${queue}:completed`);
+    const futures = Array.from({ length: TASKS }, (_, i) =>
+      executor.submit((x: number) => {
+        if (x % 500 === 7) throw new RangeError(`task ${x} fails`);
+        return x * 2;
+      }, i),
+    );
+    const outcomes = await Promise.allSettled(futures);
+    outcomes.forEach((outcome, i) => {
+      if (i % 500 === 7) {
+        assert.equal(outcome.status, "rejected", `task ${i} failed`);
+        const reason = (outcome as PromiseRejectedResult).reason as Error;
+        assert.ok(reason instanceof RangeError, `task ${i}'s error is its own class`);
+        assert.match(reason.message, new RegExp(`^task ${i} fails`));
+      } else {
+        assert.deepEqual(outcome, { status: "fulfilled", value: i * 2 }, `task ${i}'s own result`);
+      }
+    });
+    const jobs = (await client.zcard(`bull:${queue}:completed`)) - before;
+    assert.ok(jobs > 0 && jobs <= TASKS / 2, `${TASKS} tasks went in ${jobs} jobs`);
+  } finally {
+    client.disconnect();
+  }
+});
+
+test("cancelling tasks of waiting bundles: the others run once each, the cancelled ones never", { timeout: 90_000 }, async () => {
+  // No worker serves the queue until the cancels are done: every bundle waits in Redis.
+  const queue = "bundled-waiting";
+  const file = join(scratch, "cancel");
+  await using executor = new ClusterExecutor({ connection: redis.url, queue });
+  const { Redis } = await import("ioredis");
+  const client = new Redis(redis.url);
+  try {
+    const futures = Array.from({ length: TASKS }, (_, i) => executor.submit(mark, file, String(i)));
+    const deadline = Date.now() + 30_000;
+    let waiting = 0;
+    for (let last = -1; waiting === 0 || waiting !== last; await sleep(200)) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the jobs to be added");
+      last = waiting;
+      waiting = await client.llen(`bull:${queue}:wait`);
+    }
+    assert.ok(waiting < TASKS, `the tasks wait in ${waiting} jobs`);
+    // A whole bundle's worth at the start, single tasks out of others, and the last task.
+    const cancelled = new Set([0, 1, 2, 3, 4, 10, 1000, TASKS - 1]);
+    for (const i of cancelled) assert.equal(futures[i].cancel(), true, `task ${i} cancelled`);
+    await sleep(500); // the cancelled bundles leave the queue, and their other tasks go again
+    const worker = startWorker(redis.url, ["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
+    workers.push(worker);
+    await worker.ready;
+    for (const [i, future] of futures.entries()) {
+      if (cancelled.has(i)) await assert.rejects(future, CancelledError);
+      else assert.equal(await future, String(i));
+    }
+    await sleep(500); // a cancelled task that was run anyway would have written by now
+    const ran = lines(file);
+    assert.equal(ran.length, new Set(ran).size, "no task ran twice");
+    assert.deepEqual(
+      ran.map(Number).sort((a, b) => a - b),
+      futures.map((_, i) => i).filter((i) => !cancelled.has(i)),
+      "every task ran but the cancelled ones",
+    );
+  } finally {
+    client.disconnect();
+  }
+});
