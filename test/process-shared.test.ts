@@ -287,6 +287,18 @@ test("Process: what a child pipelined (puts, a release, a set, a store) has run 
   }
 });
 
+test("Process: what a child's threads pipelined has run when the child joins them, and when its own join() resolves", T, async () => {
+  const n = 500;
+  for (let round = 0; round < 3; round++) {
+    const [queue, lock, event, value, seen] = [new Queue<number>(), new Lock(), new Event(), new SharedValue("int32", 0), new SharedValue("int32", 0)];
+    const child = started("threadsPipelineThenExit", queue, lock, event, value, n, seen);
+    await child.join();
+    assert.equal(child.exitCode, 0);
+    assert.equal(seen.value, 4, `round ${round}: after joining its thread, the child saw all four of its calls done`);
+    assert.deepEqual([queue.qsize(), lock.locked(), event.isSet(), value.value], [3 * n, false, true, n], `round ${round}`);
+  }
+});
+
 test("Process: a Lock and a SharedValue inside a queue item, an Event and a Lock inside a Pipe message", T, async () => {
   const queue = new Queue<unknown>();
   const done = new Queue<string>();

@@ -16,6 +16,7 @@ import { closeSync, constants, open, openSync, readSync, unlinkSync, writeSync }
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { currentIdent } from "../core/identity.js";
+import { beforeThreadEnd } from "../core/thread-end.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, type Registration } from "./manager-server.js";
@@ -326,7 +327,11 @@ function warnPipelined(value: unknown): void {
 /** This thread's channels, by owner address. */
 const channels = new Map<string, Channel>();
 
-/** Confirms every channel of this thread (see {@link Channel.confirm}); an owner that has gone is passed over. */
+/**
+ * Confirms every channel of this thread (see {@link Channel.confirm}); an owner that has
+ * gone is passed over. Run at the end of each thread (a thread's channels outlive it on its
+ * carrier), so that joining a thread of this process implies what it pipelined has run.
+ */
 export function confirmPosted(): void {
   for (const channel of channels.values()) {
     try {
@@ -336,6 +341,8 @@ export function confirmPosted(): void {
     }
   }
 }
+
+beforeThreadEnd(confirmPosted);
 
 /** This thread's channel to the owner at `address`, made on first use. */
 export function channelTo(address: string, ownerPid: number): Channel {

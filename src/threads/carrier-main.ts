@@ -20,6 +20,7 @@ import { deliverCrash, setStarterPort } from "./launcher.js";
 import { FINISHED, RUNNING, type CarrierData, type CrashedMessage, type DoneMessage, type Outcome, type RunMessage, type ServiceMessage } from "./protocol.js";
 import { serviceNamed } from "./services.js";
 import { unregisterThread } from "../core/thread-table.js";
+import { runThreadEndHooks } from "../core/thread-end.js";
 import { writeStdioDirectly } from "./stdio.js";
 import { traceThreadEnd, traceThreadStart } from "../core/trace-buffer.js";
 
@@ -53,6 +54,7 @@ async function runThread(message: RunMessage): Promise<void> {
     if (hint !== undefined && error instanceof Error) error.message = `${error.message}. ${hint}`;
     outcome = { ok: false, error: encodeError(error) };
   }
+  runThreadEndHooks();
   traceThreadEnd(message.ident, message.name);
   unregisterThread(message.slot, message.ident);
   const retire = leftWorkBehind();
