@@ -11,7 +11,8 @@
  * jobs (at most BUNDLE_MAX tasks each). A bundle's tasks are still separate tasks: the worker
  * runs each on its pool with its own outcome, time limit and error, and each future settles
  * from its own outcome. What a bundle shares is its fate in Redis: one worker takes it
- * (all its tasks are running from then), a dead worker's bundle runs again whole, and a
+ * (all its tasks are running from then), its outcomes come back together when its last
+ * task ends (one job, one return value), a dead worker's bundle runs again whole, and a
  * cancelled task's bundle leaves the queue and its other tasks go again without it (if no
  * worker has taken it yet). A batch of up to SPREAD tasks, and any executor with `retries`
  * (BullMQ retries whole jobs), sends a job per task. Outcomes come back on BullMQ's event stream (QueueEvents),
