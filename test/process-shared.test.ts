@@ -149,9 +149,10 @@ test("a child killed (SIGKILL) while holding the Lock: the next acquirer gets Lo
   const holder = child("holdLock", lock);
   await holder.reached("holding");
   assert.equal(lock.locked(), true);
-  const waiting = lock.acquire({ timeout: 60_000 });
+  // Watched from the start: the owner can see its agent gone before this side sees the exit.
+  const waiting = assert.rejects(lock.acquire({ timeout: 60_000 }), LockOwnerDiedError);
   await killed(holder.process);
-  await assert.rejects(waiting, LockOwnerDiedError);
+  await waiting;
   assert.equal(await lock.acquire({ timeout: 5000 }), true);
   lock.release();
 });
