@@ -161,7 +161,7 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
       identity: this.#identity,
       parentName: currentProcess().name,
       cwd: process.cwd(),
-      env: { ...process.env },
+      ...environmentFor(vessel),
     };
     this.#started = true;
     this.#child = child;
@@ -312,4 +312,13 @@ export class Process<A extends unknown[] = unknown[]> implements ProcessHandle {
 /** The children of this process that are still running (Python's `active_children()`). */
 export function activeChildren(): Process[] {
   return [...children].filter((child) => child.isAlive()) as Process[];
+}
+
+/** The parent's environment for a `run`, unless it is the one `vessel` was spawned with. */
+function environmentFor(vessel: Vessel): { env?: Record<string, string | undefined> } {
+  const env = { ...process.env };
+  const spawned = vessel.env;
+  const keys = Object.keys(env);
+  if (keys.length === Object.keys(spawned).length && keys.every((key) => spawned[key] === env[key])) return {};
+  return { env };
 }

@@ -26,6 +26,8 @@ export const LINK_FD = 4;
 /** A child process that has booted (or is booting) and waits for the one target it will run. */
 export class Vessel {
   readonly child: ChildProcess;
+  /** The environment the child was spawned with (what it has, until a `run` says otherwise). */
+  readonly env: Readonly<Record<string, string | undefined>> = { ...process.env };
   #ready = false;
   #exited = false;
   #onReady: (() => void) | undefined;
@@ -35,7 +37,7 @@ export class Vessel {
   constructor() {
     this.child = fork(entry, [], {
       execArgv: [...inheritableExecArgv, "--require", preload],
-      env: { ...process.env, [CHILD_PROCESS_MARK]: "1" },
+      env: { ...this.env, [CHILD_PROCESS_MARK]: "1" },
       // stdin as Python gives a child (devnull); stdout and stderr shared, so what the
       // child prints is out before its exit is seen; fd 3 the IPC channel; fd 4 the link;
       // fd 5 the exit note (exit-note.ts).
