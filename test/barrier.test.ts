@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as delay } from "node:timers/promises";
 import { Barrier, BrokenBarrierError, configure, MainThreadBlockingError, ValueError } from "weft-threads";
+import { until } from "./helpers/common.js";
 
 const T = { timeout: 20_000 };
 
@@ -12,14 +12,6 @@ declare global {
 
 const isBroken = (e: unknown): boolean => e instanceof BrokenBarrierError;
 
-/** Polls until `predicate()` holds (async arrivals take an event-loop turn or two, longer on a loaded machine). */
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(1);
-  }
-}
 
 test("Barrier: bad arguments", T, () => {
   assert.throws(() => new Barrier(0), ValueError);

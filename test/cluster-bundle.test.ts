@@ -4,12 +4,12 @@
  * and cancel. Against a real Redis and a real `weft worker` process, as in cluster.test.ts.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CancelledError, ClusterExecutor, sleep } from "weft-threads";
-import { startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
+import { startRedis, startWorker, type RedisServer, type WorkerProcess, lines, mark } from "./helpers/redis.js";
 
 /** More than one batch's worth of single-task jobs (SPREAD): these go bundled. */
 const TASKS = 2100;
@@ -28,17 +28,6 @@ after(async () => {
   await redis?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** A task that appends `line` to `file` and returns it. */
-async function mark(file: string, line: string): Promise<string> {
-  const { appendFileSync } = await import("node:fs");
-  appendFileSync(file, `${line}\n`);
-  return line;
-}
-
-function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
-}
 
 test("a large batch goes in fewer jobs than tasks; each task keeps its own result and its own error", { timeout: 90_000 }, async () => {
   const queue = "bundled";
@@ -83,7 +72,7 @@ test("cancelling tasks of waiting bundles: the others run once each, the cancell
   const { Redis } = await import("ioredis");
   const client = new Redis(redis.url);
   try {
-    const futures = Array.from({ length: TASKS }, (_, i) => executor.submit(mark, file, String(i)));
+    const futures = Array.from({ length: TASKS }, (_, i) => executor.submit(mark, file, String(i), 0));
     const deadline = Date.now() + 30_000;
     let waiting = 0;
     for (let last = -1; waiting === 0 || waiting !== last; await sleep(200)) {

@@ -5,12 +5,13 @@
  * Tasks leave lines in a file, the only state a task on another process shares with the test.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ClusterExecutor, sleep } from "weft-threads";
-import { startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
+import { ClusterExecutor } from "weft-threads";
+import { startRedis, startWorker, type RedisServer, type WorkerProcess, lines, mark } from "./helpers/redis.js";
+import { until } from "./helpers/common.js";
 
 /** Short BullMQ locks: a task whose worker stopped at once is taken again within seconds. */
 const OPTIONS = ["--concurrency", "1", "--prefetch", "0", "--lock-duration", "2000", "--stalled-interval", "1000"];
@@ -29,26 +30,6 @@ after(async () => {
   await redis?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** A task that appends `line` to `file`, then sleeps `ms`, then returns `line`. */
-async function mark(file: string, line: string, ms: number): Promise<string> {
-  const { appendFileSync } = await import("node:fs");
-  appendFileSync(file, `${line}\n`);
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return line;
-}
-
-function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
-}
-
-async function until(condition: () => boolean, what: string, within = 20_000): Promise<void> {
-  const deadline = Date.now() + within;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 async function started(): Promise<WorkerProcess> {
   const worker = startWorker(redis.url, ["--queue", "stopping", ...OPTIONS]);

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -33,8 +33,8 @@ import {
   wait,
   type Future,
 } from "weft-threads";
-import { assertClean, runFixture } from "./helpers/common.js";
-import { freePort, startRedis, startWorker, type RedisServer, type WorkerProcess } from "./helpers/redis.js";
+import { assertClean, runFixture, until } from "./helpers/common.js";
+import { freePort, startRedis, startWorker, type RedisServer, type WorkerProcess, lines, mark } from "./helpers/redis.js";
 
 const FAST_LOCKS = ["--lock-duration", "2000", "--stalled-interval", "1000"];
 const targets = new URL("../../test/fixtures/targets.mjs", import.meta.url);
@@ -59,27 +59,6 @@ after(async () => {
   await redis?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** Lines a task wrote to `file` (see the top of this file). */
-function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
-}
-
-/** A task that appends `line` to `file`, then sleeps `ms`, then returns `line`. */
-async function mark(file: string, line: string, ms: number): Promise<string> {
-  const { appendFileSync } = await import("node:fs");
-  appendFileSync(file, `${line}\n`);
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return line;
-}
-
-async function until(condition: () => boolean, what: string, within = 15_000): Promise<void> {
-  const deadline = Date.now() + within;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** How many times each future's done callbacks ran (settling twice would throw, or run them twice). */
 function countSettlements(futures: Future<unknown>[]): number[] {

@@ -2,20 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Condition, configure, Lock, MainThreadBlockingError, RLock, RuntimeError, ValueError } from "weft-threads";
+import { until } from "./helpers/common.js";
 
 const T = { timeout: 20_000 };
 
 /** Lets pending microtasks and async wake-ups run. */
 const settle = (): Promise<unknown> => delay(20);
 
-/** Polls until `predicate()` holds (async wake-ups take an event-loop turn or more, longer on a loaded machine). */
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(1);
-  }
-}
 
 test("Condition: wait/notify without the lock is RuntimeError", T, async () => {
   for (const cond of [new Condition(), new Condition(new Lock()), new Condition(new RLock())]) {

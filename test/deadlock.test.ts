@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Barrier, DeadlockError, Event, Lock, RLock, Thread, configure, dumpThreads, type SendableArgs } from "weft-threads";
+import { until as waitUntil } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
 // A test that failed by hanging leaves waits behind (the main thread's async acquires hold
@@ -23,13 +24,7 @@ interface Outcome {
   readonly ok?: boolean;
 }
 
-async function until(predicate: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}\n${dumpThreads()}`);
-    await delay(2);
-  }
-}
+const until = (predicate: () => boolean, what: string): Promise<void> => waitUntil(predicate, what, { detail: dumpThreads });
 
 /** True once the dump shows thread `name` parked in a wait. */
 function parked(name: string): boolean {

@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as delay } from "node:timers/promises";
 import { Event, Lock, Thread, configure, dumpThreads, type SendableArgs } from "weft-threads";
-import { runFixture } from "./helpers/common.js";
+import { runFixture, until as waitUntil } from "./helpers/common.js";
 
 const T = { timeout: 30_000 };
 
@@ -17,13 +16,7 @@ function run<A extends unknown[], R>(name: string, target: (...args: A) => R, ..
   return thread;
 }
 
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 15_000;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}\n${dumpThreads()}`);
-    await delay(2);
-  }
-}
+const until = (predicate: () => boolean, what: string): Promise<void> => waitUntil(predicate, what, { detail: dumpThreads });
 
 test("the dump names every thread, its state, what it waits on and who holds it", T, async () => {
   const accounts = new Lock({ name: "accounts" });

@@ -31,8 +31,8 @@ import {
   currentThread,
   isMainThread,
   mainThread,
-  sleep,
 } from "weft-threads";
+import { until } from "./helpers/common.js";
 
 /** Run in a thread: holds `lock` and `rlock` (twice) until the gate opens; returns what it saw of itself and of them. */
 export function holdAndDescribe(lock: Lock, rlock: RLock, gate: Int32Array): string[] {
@@ -50,13 +50,6 @@ export function holdAndDescribe(lock: Lock, rlock: RLock, gate: Int32Array): str
 
 const T = { timeout: 20_000 };
 
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 function openGate(gate: Int32Array): void {
   Atomics.store(gate, 0, 1);

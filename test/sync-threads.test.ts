@@ -22,16 +22,10 @@ import {
   setExcepthook,
   type SendableArgs,
 } from "weft-threads";
+import { until } from "./helpers/common.js";
 
 const T = { timeout: 20_000 };
 
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(1);
-  }
-}
 
 /** Starts a thread and returns it, rethrowing in `join` what the target threw. */
 function start<A extends unknown[], R>(target: (...args: A) => R, ...args: SendableArgs<A>): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {

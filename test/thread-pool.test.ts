@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { assertClean, runFixture } from "./helpers/common.js";
+import { assertClean, runFixture, until } from "./helpers/common.js";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -102,14 +102,6 @@ const LONG = { timeout: 60_000 };
 const here = import.meta.url;
 const fixtures = new URL("../../test/fixtures/", import.meta.url);
 
-/** Polls `predicate` until it holds; throws after `ms` (a hang guard, not a timing assert). */
-async function until(predicate: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
 
 /** Asserts that every future settles (none stays pending), within a generous limit. */
 async function assertAllSettle(futures: Future<unknown>[], ms = 25_000): Promise<void> {

@@ -31,7 +31,7 @@ import {
   type ExceptHookArgs,
   type ThreadHandle,
 } from "weft-threads";
-import { assertClean, runFixture } from "./helpers/common.js";
+import { assertClean, runFixture, until } from "./helpers/common.js";
 
 // ---------------------------------------------------------------------------------------
 // Module targets (run inside threads). They may use this module's imports.
@@ -77,13 +77,6 @@ function waitAtGate(cells: Int32Array, value?: unknown): unknown {
   return value;
 }
 
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 async function runThread<R, A extends unknown[]>(options: ConstructorParameters<typeof Thread<R, A>>[0]): Promise<Thread<R, A>> {
   const thread = new Thread<R, A>(options);

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Event, Lock, Semaphore, SharedArray, Thread } from "weft-threads";
 import { cellsOf } from "./helpers/internals.js";
+import { until } from "./helpers/common.js";
 
 const T = { timeout: 20_000 };
 const hooksUrl = new URL("../../dist/core/wait-hooks.js", import.meta.url).href;
@@ -31,13 +32,6 @@ async function recording(body: () => Promise<void>, filter: (site: WaitSite) => 
   return seen;
 }
 
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(1);
-  }
-}
 
 function start<A extends unknown[], R>(target: (...args: A) => R, ...args: A): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {
   // (The cast spares this file the argument types, which another change is reworking.)

@@ -75,3 +75,17 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Waits, polling every `every` ms, until `predicate` holds; past `within` ms it throws,
+ * naming `what` (and adding `detail()`, say a thread dump). For what a test waits for a
+ * thread or a process to reach, without asserting how long that takes.
+ */
+export async function until(predicate: () => boolean, what: string, options: { within?: number; every?: number; detail?: () => string } = {}): Promise<void> {
+  const { within = 20_000, every = 2, detail } = options;
+  const deadline = performance.now() + within;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting: ${what}${detail === undefined ? "" : `\n${detail()}`}`);
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}

@@ -7,7 +7,7 @@
  * users run it: `node dist/cluster/cli.js worker ...`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,4 +166,21 @@ export function startWorker(url: string, extra: string[] = []): WorkerProcess {
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * A cluster task that appends `line` to `file`, then sleeps `ms`, then returns `line`: a
+ * file is the only state a task on another process shares with the test that submits it.
+ * Self-contained (it is shipped by its text).
+ */
+export async function mark(file: string, line: string, ms: number): Promise<string> {
+  const { appendFileSync } = await import("node:fs");
+  appendFileSync(file, `${line}\n`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return line;
+}
+
+/** The lines tasks wrote to `file` (see {@link mark}). */
+export function lines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
 }
