@@ -4,39 +4,22 @@
  * and cancel. Against a real Redis and a real `weft worker` process, as in cluster.test.ts.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { CancelledError, ClusterExecutor, sleep } from "weft-threads";
-import { startRedis, startWorker, type RedisServer, type WorkerProcess, lines, mark } from "./helpers/redis.js";
+import { clusterScene, lines, mark } from "./helpers/redis.js";
 
 /** More than one batch's worth of single-task jobs (SPREAD): these go bundled. */
 const TASKS = 2100;
 
-let redis: RedisServer;
-let scratch: string;
-const workers: WorkerProcess[] = [];
-
-before(async () => {
-  redis = await startRedis();
-  scratch = mkdtempSync(join(tmpdir(), "weft-bundle-"));
-});
-
-after(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await redis?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+const scene = clusterScene("weft-bundle-");
 
 test("a large batch goes in fewer jobs than tasks; each task keeps its own result and its own error", { timeout: 90_000 }, async () => {
   const queue = "bundled";
-  const worker = startWorker(redis.url, ["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
-  workers.push(worker);
-  await worker.ready;
-  await using executor = new ClusterExecutor({ connection: redis.url, queue });
+  await scene.worker(["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
+  await using executor = new ClusterExecutor({ connection: scene.redis.url, queue });
   const { Redis } = await import("ioredis");
-  const client = new Redis(redis.url);
+  const client = new Redis(scene.redis.url);
   try {
     assert.equal(await executor.submit((x: number) => x * 2, 21), 42);
     const before = await client.zcard(`bull:${queue}:completed`);
@@ -67,10 +50,10 @@ test("a large batch goes in fewer jobs than tasks; each task keeps its own resul
 test("cancelling tasks of waiting bundles: the others run once each, the cancelled ones never", { timeout: 90_000 }, async () => {
   // No worker serves the queue until the cancels are done: every bundle waits in Redis.
   const queue = "bundled-waiting";
-  const file = join(scratch, "cancel");
-  await using executor = new ClusterExecutor({ connection: redis.url, queue });
+  const file = join(scene.scratch, "cancel");
+  await using executor = new ClusterExecutor({ connection: scene.redis.url, queue });
   const { Redis } = await import("ioredis");
-  const client = new Redis(redis.url);
+  const client = new Redis(scene.redis.url);
   try {
     const futures = Array.from({ length: TASKS }, (_, i) => executor.submit(mark, file, String(i), 0));
     const deadline = Date.now() + 30_000;
@@ -85,9 +68,7 @@ test("cancelling tasks of waiting bundles: the others run once each, the cancell
     const cancelled = new Set([0, 1, 2, 3, 4, 10, 1000, TASKS - 1]);
     for (const i of cancelled) assert.equal(futures[i].cancel(), true, `task ${i} cancelled`);
     await sleep(500); // the cancelled bundles leave the queue, and their other tasks go again
-    const worker = startWorker(redis.url, ["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
-    workers.push(worker);
-    await worker.ready;
+    await scene.worker(["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
     for (const [i, future] of futures.entries()) {
       if (cancelled.has(i)) await assert.rejects(future, CancelledError);
       else assert.equal(await future, String(i));

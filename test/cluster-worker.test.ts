@@ -5,42 +5,24 @@
  * Tasks leave lines in a file, the only state a task on another process shares with the test.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { ClusterExecutor } from "weft-threads";
-import { startRedis, startWorker, type RedisServer, type WorkerProcess, lines, mark } from "./helpers/redis.js";
+import { clusterScene, lines, mark, type WorkerProcess } from "./helpers/redis.js";
 import { until } from "./helpers/common.js";
 
 /** Short BullMQ locks: a task whose worker stopped at once is taken again within seconds. */
 const OPTIONS = ["--concurrency", "1", "--prefetch", "0", "--lock-duration", "2000", "--stalled-interval", "1000"];
 
-let redis: RedisServer;
-let scratch: string;
-const workers: WorkerProcess[] = [];
+const scene = clusterScene("weft-worker-");
 
-before(async () => {
-  redis = await startRedis();
-  scratch = mkdtempSync(join(tmpdir(), "weft-worker-"));
-});
-
-after(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await redis?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
-
-async function started(): Promise<WorkerProcess> {
-  const worker = startWorker(redis.url, ["--queue", "stopping", ...OPTIONS]);
-  workers.push(worker);
-  await worker.ready;
-  return worker;
+function started(): Promise<WorkerProcess> {
+  return scene.worker(["--queue", "stopping", ...OPTIONS]);
 }
 
 test("weft worker: SIGTERM finishes the running task, takes no new one and exits 0; a second signal stops it at once and its task runs elsewhere", { timeout: 90_000 }, async () => {
-  const file = join(scratch, "tasks");
-  await using executor = new ClusterExecutor({ connection: redis.url, queue: "stopping" });
+  const file = join(scene.scratch, "tasks");
+  await using executor = new ClusterExecutor({ connection: scene.redis.url, queue: "stopping" });
 
   const first = await started();
   const running = executor.submit(mark, file, "running", 1500);

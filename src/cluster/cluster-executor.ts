@@ -15,8 +15,9 @@
  * task ends (one job, one return value), a dead worker's bundle runs again whole, and a
  * cancelled task's bundle leaves the queue and its other tasks go again without it (if no
  * worker has taken it yet). A batch of up to SPREAD tasks, and any executor with `retries`
- * (BullMQ retries whole jobs), sends a job per task. Outcomes come back on BullMQ's event stream (QueueEvents),
- * read from the stream position taken before the first task was added, so no event of
+ * (BullMQ retries whole jobs), sends a job per task.
+ *
+ * Outcomes come back on BullMQ's event stream (QueueEvents), read from the stream position taken before the first task was added, so no event of
  * this executor's jobs is missed; each job id names its future in a map, and a future is
  * taken out of the map as it settles: a second outcome for the same task (a task rerun
  * after its worker was thought dead) finds nothing to settle. Exactly-once settlement over
@@ -301,7 +302,7 @@ export class ClusterExecutor {
   #cancelled(task: Task): void {
     const job = task.job;
     if (job.tasks.every((each) => each.future.done())) {
-      this.#forget(job);
+      this.#takeOut(job);
       if (job.sent && this.#parts !== undefined) this.#parts.queue.remove(job.id).catch(ignore);
       this.#taskEnded();
       return;
@@ -309,14 +310,16 @@ export class ClusterExecutor {
     if (!job.sent || this.#parts === undefined) return;
     this.#parts.queue.remove(job.id).then((removed) => {
       // Not removed: a worker has taken the bundle, and the cancelled task's outcome is dropped.
-      if (removed !== 1 || this.#jobs.get(job.id) !== job) return;
-      this.#jobs.delete(job.id);
+      if (removed !== 1 || !this.#takeOut(job)) return;
       for (const { future, args } of job.tasks) if (!future.done()) this.#enqueue(this.#newJob(job.descriptor, ONE, future, args));
     }, ignore);
   }
 
-  #forget(job: Job): void {
-    if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+  /** Takes `job` out of the pending jobs; false if it was out already (settled, or sent again as another job). */
+  #takeOut(job: Job): boolean {
+    if (this.#jobs.get(job.id) !== job) return false;
+    this.#jobs.delete(job.id);
+    return true;
   }
 
   #enqueue(job: Job): void {
@@ -369,7 +372,8 @@ export class ClusterExecutor {
    * BullMQ retries a whole job.
    */
   #bundle(batch: Job[]): Job[] {
-    const fresh = (job: Job): boolean => job.data === undefined && job.chunking === ONE && job.tasks.length === 1 && !job.tasks[0].future.done();
+    // Not yet flushed (so one task, pending: the flush dropped done ones), and a single call.
+    const fresh = (job: Job): boolean => job.data === undefined && job.chunking === ONE;
     const size = Math.min(BUNDLE_MAX, Math.ceil(batch.filter(fresh).length / SPREAD));
     if (size <= 1 || this.#retries > 0) return batch;
     const jobs: Job[] = [];
@@ -477,8 +481,7 @@ export class ClusterExecutor {
 
   /** Takes the job out (so that nothing settles its tasks twice) and settles each pending future with `how`. */
   #settle(job: Job, how: (future: Future<unknown>, index: number) => void): void {
-    if (this.#jobs.get(job.id) !== job) return;
-    this.#jobs.delete(job.id);
+    if (!this.#takeOut(job)) return;
     job.tasks.forEach(({ future }, i) => {
       future.onCancel = undefined;
       if (future.done()) return;

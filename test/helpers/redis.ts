@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../../../dist/cluster/cli.js", import.meta.url));
@@ -183,4 +184,50 @@ export async function mark(file: string, line: string, ms: number): Promise<stri
 /** The lines tasks wrote to `file` (see {@link mark}). */
 export function lines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
+}
+
+/** A cluster test file's Redis and scratch directory, and a way to start workers it stops at the end. */
+export interface ClusterScene {
+  readonly redis: RedisServer;
+  readonly scratch: string;
+  /** Starts `weft worker` with `extra` options on the scene's Redis; resolves once it takes tasks. */
+  worker(extra: string[]): Promise<WorkerProcess>;
+}
+
+/**
+ * Registers the file's `before` (a Redis on a free port, a scratch directory named after
+ * `prefix`) and `after` (every worker started through the scene stopped, then Redis, then
+ * the directory removed).
+ */
+export function clusterScene(prefix: string): ClusterScene {
+  let redis: RedisServer | undefined;
+  let scratch: string | undefined;
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    redis = await startRedis();
+    scratch = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await redis?.stop();
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the cluster scene's ${what} is used before its before() hook ran`);
+    return value;
+  };
+  return {
+    get redis() {
+      return started(redis, "Redis");
+    },
+    get scratch() {
+      return started(scratch, "scratch directory");
+    },
+    async worker(extra) {
+      const worker = startWorker(started(redis, "Redis").url, extra);
+      workers.push(worker);
+      await worker.ready;
+      return worker;
+    },
+  };
 }
