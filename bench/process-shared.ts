@@ -108,7 +108,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
     ],
     notes: [
       "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined)",
-      "parent->child: each remote get leases up to 256 items there at once, each acknowledged (one write) before it is handed over; child->parent: each putSync is one one-way write",
+      "parent->child: each remote get leases up to 256 items there at once, each acknowledged before it is handed over (a write to a FIFO the owner reads with the next lease); child->parent: each putSync is one one-way write",
     ],
   };
 }

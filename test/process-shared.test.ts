@@ -23,10 +23,13 @@ import {
   SharedValue,
   SimpleQueue,
   Thread,
+  enumerate,
   Pipe,
   Process,
   encodeForProcess,
 } from "weft-threads";
+
+import { until } from "./helpers/common.js";
 
 const T = { timeout: 60_000 };
 const fixtureUrl = new URL("../../test/fixtures/process-shared-child.mjs", import.meta.url);
@@ -349,4 +352,21 @@ test("Process: a child killed (SIGKILL) in a getSync loop: every item delivered 
   assert.equal(counts.filter((c) => c > 1).length, 0, "an item was taken twice");
   // The one item the child may have been handed but not yet marked when it died.
   assert.ok(counts.filter((c) => c === 0).length <= 1, `lost: ${counts.filter((c) => c === 0).length} items`);
+});
+
+test("Process: a child holding leases of 48 queues at once: its acknowledgements outgrow their FIFO, and none is put back", T, async () => {
+  const queues = Array.from({ length: 48 }, () => new Queue<number>());
+  const each = 511;
+  const seen = new SharedArray("int32", queues.length * each);
+  queues.forEach((queue, q) => {
+    for (let i = 0; i < each; i++) queue.putNowait(q * each + i);
+  });
+  const child = started("takeAcrossQueues", queues, seen);
+  const pid = child.pid;
+  await child.join();
+  assert.equal(child.exitCode, 0);
+  // Its agent puts back what was never acknowledged, then ends.
+  await until(() => !enumerate().some((thread) => thread.name.startsWith(`weft-shared-agent (pid ${pid},`)), "the child's agent to end");
+  assert.deepEqual(queues.map((queue) => queue.qsize()), queues.map(() => 0), "an acknowledged item was put back");
+  assert.deepEqual([...new Set(seen.array)], [1]);
 });

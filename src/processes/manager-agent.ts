@@ -17,7 +17,7 @@
  * the client still held stay held by the ended agent: the next acquirer takes them over
  * with LockOwnerDiedError, as after a thread's death.
  */
-import { constants, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { Socket } from "node:net";
 import { encodeError } from "../transport/errors.js";
 import { Queue, SimpleQueue } from "../queue/queue.js";
@@ -25,7 +25,7 @@ import type { Registration } from "./manager-server.js";
 import { CANCEL, CONFIRM, FrameReader, Route, Status, replyFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess, encodeForProcess, localObject } from "./shared-encode.js";
 import { NOT_NOW, methodsOf, type Call } from "./manager-methods.js";
-import { SPIN_MS, readWithin } from "./spin-read.js";
+import { SPIN_MS, readWithin, writeNow } from "./spin-read.js";
 
 /** An item handed to the client, until it acknowledges it. */
 interface Delivery {
@@ -46,12 +46,16 @@ const LEASE_MAX = 256;
 export async function serveClient(registration: Registration): Promise<void> {
   const requestFd = openSync(registration.req, constants.O_RDONLY | constants.O_NONBLOCK);
   const requests = new Socket({ fd: requestFd, readable: true, writable: false });
+  // Opened before the reply FIFOs, whose opening the client waits for: no acknowledgement
+  // can be written before this end is open (there is no lease before the first answer).
+  const ackFd = openSync(registration.ack, constants.O_RDONLY | constants.O_NONBLOCK);
   const syncReplyFd = openSync(registration.srep, constants.O_RDWR | constants.O_NONBLOCK);
   const replies: Record<Route.Sync | Route.Async, Socket> = {
     [Route.Sync]: new Socket({ fd: syncReplyFd, readable: false, writable: true }),
     [Route.Async]: new Socket({ fd: openSync(registration.arep, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true }),
   };
   unlinkQuietly(registration.req);
+  unlinkQuietly(registration.ack);
   // A reply FIFO's failure is the client's going, which the request FIFO reports; an
   // 'error' left unhandled would end the agent before it cleans up.
   for (const socket of Object.values(replies)) socket.on("error", () => {});
@@ -85,6 +89,22 @@ export async function serveClient(registration: Registration): Promise<void> {
     answer(route === Route.None ? Route.Sync : route, [route === Route.None ? 0 : call, Status.Failed, encodeError(error)]);
   };
 
+  const acks = new FrameReader();
+  const ackChunk = Buffer.allocUnsafe(8 * 1024);
+  /** Reads the acknowledgements the client has written so far to the ack FIFO. */
+  const readAcks = (): void => {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(ackFd, ackChunk, 0, ackChunk.length, null);
+      } catch {
+        return; // EAGAIN: nothing more there.
+      }
+      if (n === 0) return;
+      for (const id of acks.push(ackChunk.subarray(0, n))) deliveries.delete(id as number);
+    }
+  };
+
   let nextDelivery = 1;
   /**
    * A `get` answers a lease: the item got and up to `lease - 1` more that are there at
@@ -93,6 +113,8 @@ export async function serveClient(registration: Registration): Promise<void> {
    * What was never acknowledged when the client goes is put back.
    */
   const deliver = (call: number, route: Route, queue: Queue | SimpleQueue, first: unknown, lease: number): void => {
+    // The earlier leases' acknowledgements, so that what is kept here stays about a lease.
+    if (deliveries.size > 0) readAcks();
     const firstId = nextDelivery;
     const items: unknown[] = [firstId];
     for (let item = first, n = 0; ; ) {
@@ -193,6 +215,9 @@ export async function serveClient(registration: Registration): Promise<void> {
   gone.abort(reason);
   for (const entry of running.values()) entry.abort.abort(reason);
   await Promise.allSettled([...running.values()].map((entry) => entry.done));
+  // Everything it acknowledged is in the FIFO (written before the item was handed over).
+  readAcks();
+  closeSync(ackFd);
   for (const { queue, item } of deliveries.values()) await putBack(queue, item);
   unlinkQuietly(registration.srep);
   unlinkQuietly(registration.arep);
@@ -217,15 +242,6 @@ async function putBack(queue: Queue | SimpleQueue, item: unknown): Promise<void>
     if (queue instanceof Queue) queue.taskDone();
   } catch (error) {
     process.emitWarning(`weft: an item a dead process did not receive could not be put back in its queue: ${String(error)}`);
-  }
-}
-
-/** Writes what a non-blocking descriptor takes now: the byte count (0 if the FIFO is full, or on any failure, which the stream then meets and reports). */
-function writeNow(fd: number, bytes: Buffer): number {
-  try {
-    return writeSync(fd, bytes);
-  } catch {
-    return 0;
   }
 }
 

@@ -33,10 +33,11 @@ export interface Registration {
   readonly pid: number;
   /** The client thread's ident in its process (for names in dumps). */
   readonly thread: number;
-  /** FIFO paths: requests (client to agent), sync replies, async replies. */
+  /** FIFO paths: requests (client to agent), sync replies, async replies, acknowledgements (client to agent). */
   readonly req: string;
   readonly srep: string;
   readonly arep: string;
+  readonly ack: string;
 }
 
 let address: string | undefined;

@@ -47,7 +47,8 @@ export const CONFIRM = "#confirm";
  * box (17–25 µs a `v8.serialize` of a call, against 6 µs a write: BENCHMARKS.md). A frame
  * whose length field is one of these markers is read by its own rule:
  *
- *   ACK    marker, delivery id                      (8 bytes; read back as the id, a number)
+ *   ACK    marker, delivery id                      (8 bytes; read back as the id, a number;
+ *          on the ack FIFO, or on the request FIFO when that one is full)
  *   CALL   marker, size, call, handle, method code u8, route u8, argc u8, 0 u8, args
  *          (a call of a METHODS method whose arguments are all primitives)
  *   REPLY  marker, size, call, status u8, 0 u8 ×3, value

@@ -7,6 +7,11 @@
  *   srep  answers to blocking calls, read with a blocking `fs.readSync` by the caller
  *         (after a short spin on a second, non-blocking descriptor: spin-read.ts)
  *   arep  answers to async calls, read by this thread's event loop
+ *   ack   acknowledgements of leased queue items, which the agent reads only when it
+ *         needs them (before its next lease, and when the client is gone): an
+ *         acknowledgement must be in the kernel before its item is handed over, but
+ *         nobody has to wake up for it. A consumer's loop is an acknowledgement per item,
+ *         and waking the agent for each cost a third of the loop (BENCHMARKS.md).
  *
  * Each thread of a process has its own channels (a proxy used from two threads is two
  * client threads to the owner, as two threads are two owners of an RLock).
@@ -22,7 +27,7 @@ import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, type Registration } from "./manager-server.js";
 import { CANCEL, CONFIRM, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
-import { SPIN_MS, readWithin } from "./spin-read.js";
+import { SPIN_MS, readWithin, writeNow } from "./spin-read.js";
 import { deserialize } from "node:v8";
 
 /** How long a client keeps trying to register with an owner whose acceptor is not reading yet (ms). */
@@ -35,6 +40,8 @@ export class Channel {
   readonly #address: string;
   readonly #ownerPid: number;
   readonly #req: number;
+  /** The acknowledgement FIFO, non-blocking: an acknowledgement that finds it full goes on `#req`. */
+  readonly #ack: number;
   readonly #srepPath: string;
   readonly #arepPath: string;
   readonly #srep: number;
@@ -59,9 +66,9 @@ export class Channel {
     this.#address = address;
     this.#ownerPid = ownerPid;
     const base = join(address, `c-${process.pid}-${currentIdent}-${++channelCount}`);
-    const registration: Registration = { pid: process.pid, thread: currentIdent, req: `${base}.req`, srep: `${base}.srep`, arep: `${base}.arep` };
+    const registration: Registration = { pid: process.pid, thread: currentIdent, req: `${base}.req`, srep: `${base}.srep`, arep: `${base}.arep`, ack: `${base}.ack` };
     try {
-      execFileSync("mkfifo", ["-m", "600", registration.req, registration.srep, registration.arep]);
+      execFileSync("mkfifo", ["-m", "600", registration.req, registration.srep, registration.arep, registration.ack]);
     } catch (error) {
       throw this.#gone(error);
     }
@@ -70,6 +77,9 @@ export class Channel {
     // O_RDWR: opening does not wait for the agent, and this is the FIFO's only writer, so
     // the agent sees end-of-file exactly when this process is gone.
     this.#req = openSync(registration.req, constants.O_RDWR);
+    // Held open from here, so that what is written to it stays there until the agent reads
+    // it, even after this process is gone (the agent opens it before it answers anything).
+    this.#ack = openSync(registration.ack, constants.O_RDWR | constants.O_NONBLOCK);
     register(address, `${JSON.stringify(registration)}\n`, () => this.#gone());
     // Blocks until the agent has opened its ends (it opens req first): from here on, what
     // this thread writes reaches it even if this process exits at once.
@@ -212,8 +222,12 @@ export class Channel {
    */
   ack(delivery: number): void {
     if (this.#closed !== undefined) throw this.#closed;
+    const frame = ackFrame(delivery);
+    // Eight bytes, below PIPE_BUF: written whole or not at all. Where it is not (the FIFO
+    // is full), the request FIFO takes it, which the agent always reads.
+    if (writeNow(this.#ack, frame) === frame.length) return;
     if (this.#outbox.length > 0) this.#flush();
-    this.#writeAll(ackFrame(delivery));
+    this.#writeAll(frame);
   }
 
   /** Reads one answer from the sync FIFO, blocking; reads as much as is there, keeping the rest for the next answer. */

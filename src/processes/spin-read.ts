@@ -9,7 +9,7 @@
  * an adaptive mutex spins before it parks. The window is short against a wake-up, and
  * there is no spinning where a spin would only take the core the other side needs.
  */
-import { readSync } from "node:fs";
+import { readSync, writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
 /** How long a reader spins before it sleeps (ms); 0 on one core. */
@@ -36,5 +36,18 @@ export function readWithin(fd: number, into: Buffer, ms: number): number {
     return -1;
   } finally {
     Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * Writes what a non-blocking descriptor takes now: the byte count, 0 if the FIFO is full
+ * or on any failure (which the caller's fallback, a stream or a blocking write, then
+ * meets and reports).
+ */
+export function writeNow(fd: number, bytes: Buffer): number {
+  try {
+    return writeSync(fd, bytes);
+  } catch {
+    return 0;
   }
 }
