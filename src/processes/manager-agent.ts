@@ -133,7 +133,7 @@ export async function serveClient(registration: Registration): Promise<void> {
   const settle = (call: number, route: Route, method: string, target: unknown, result: unknown, args: unknown[]): void => {
     if ((method === "get" || method === "getNowait") && (target instanceof Queue || target instanceof SimpleQueue)) {
       deliver(call, route, target, result, Math.min(LEASE_MAX, Math.max(1, Number(args[1] ?? 1) | 0)));
-    } else {
+    } else if (route !== Route.None) {
       answer(route, [call, Status.Ok, encodeForProcess(result, "result")]);
     }
   };
@@ -159,7 +159,9 @@ export async function serveClient(registration: Registration): Promise<void> {
       const name = route === Route.None && method === "put" ? "putNowait" : method;
       const run = methodsOf(target)[name] as Call | undefined;
       if (run === undefined) throw new TypeError(`weft: ${describeTarget(target)} has no remote method ${method}`);
-      const decoded = args.map((arg) => decodeInProcess(arg));
+      // In place: the array is this request's alone (and a lease size, args[1], stays a number).
+      for (let i = 0; i < args.length; i++) args[i] = decodeInProcess(args[i]);
+      const decoded = args;
       if (!run.waits) {
         settle(call, route, method, target, run(target as never, decoded, gone.signal), args);
         return;

@@ -178,19 +178,19 @@ function fitsU32(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 }
 
-function readCall(data: Buffer): Request {
-  const argc = data.readUInt8(18);
+function readCall(data: Buffer, at: number): Request {
+  const argc = data.readUInt8(at + 18);
   const args: unknown[] = [];
-  for (let i = 0, at = 20; i < argc; i++) {
-    const [value, next] = readPrimitive(data, at);
+  for (let i = 0, next = at + 20; i < argc; i++) {
+    const [value, after] = readPrimitive(data, next);
     args.push(value);
-    at = next;
+    next = after;
   }
-  return [data.readUInt32LE(8), data.readUInt32LE(12), METHODS[data.readUInt8(16)], args, data.readUInt8(17) as Route];
+  return [data.readUInt32LE(at + 8), data.readUInt32LE(at + 12), METHODS[data.readUInt8(at + 16)], args, data.readUInt8(at + 17) as Route];
 }
 
-function readReply(data: Buffer): Reply {
-  return [data.readUInt32LE(8), data.readUInt32LE(12) as Status, readPrimitive(data, 16)[0]];
+function readReply(data: Buffer, at: number): Reply {
+  return [data.readUInt32LE(at + 8), data.readUInt32LE(at + 12) as Status, readPrimitive(data, at + 16)[0]];
 }
 
 /** A frame for `message`: its length, then its bytes. */
@@ -204,26 +204,39 @@ export function frame(message: unknown): Buffer {
 
 const NOTHING: unique symbol = Symbol("weft.noFrame");
 
+/** The size of the frame {@link parse} read last (a variable, not a result object: a consumer's loop parses a frame per item). */
+let parsedSize = 0;
+
 /**
- * The message of the frame at the start of `data` and the frame's size, or NOTHING if
+ * The message of the frame at `data[at]` (its size in {@link parsedSize}), or NOTHING if
  * the frame is not complete yet.
  */
-function parse(data: Buffer): { message: unknown; size: number } | typeof NOTHING {
-  if (data.length < 4) return NOTHING;
-  const length = data.readUInt32LE(0);
-  if (length === ACK_FRAME) return data.length < 8 ? NOTHING : { message: data.readUInt32LE(4), size: 8 };
-  if (length === CALL_FRAME || length === REPLY_FRAME) {
-    if (data.length < 8) return NOTHING;
-    const size = 8 + data.readUInt32LE(4);
-    if (data.length < size) return NOTHING;
-    return { message: length === CALL_FRAME ? readCall(data) : readReply(data), size };
+function parse(data: Buffer, at: number): unknown {
+  const left = data.length - at;
+  if (left < 4) return NOTHING;
+  const length = data.readUInt32LE(at);
+  if (length === ACK_FRAME) {
+    if (left < 8) return NOTHING;
+    parsedSize = 8;
+    return data.readUInt32LE(at + 4);
   }
-  return data.length < 4 + length ? NOTHING : { message: deserialize(data.subarray(4, 4 + length)), size: 4 + length };
+  if (length === CALL_FRAME || length === REPLY_FRAME) {
+    if (left < 8) return NOTHING;
+    const size = 8 + data.readUInt32LE(at + 4);
+    if (left < size) return NOTHING;
+    parsedSize = size;
+    return length === CALL_FRAME ? readCall(data, at) : readReply(data, at);
+  }
+  if (left < 4 + length) return NOTHING;
+  parsedSize = 4 + length;
+  return deserialize(data.subarray(at + 4, at + 4 + length));
 }
 
 /** Collects frames from chunks as they arrive (an acknowledgement frame comes out as its delivery id, a number). */
+const EMPTY = Buffer.alloc(0);
+
 export class FrameReader {
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
 
   /** Adds a chunk without decoding (see {@link next}); the chunk is copied if a frame stays incomplete. */
   add(chunk: Buffer): void {
@@ -232,21 +245,22 @@ export class FrameReader {
 
   /** The next complete message, or `undefined`. */
   next(): unknown {
-    const parsed = parse(this.#pending);
-    if (parsed === NOTHING) return undefined;
-    this.#pending = this.#pending.subarray(parsed.size);
-    return parsed.message;
+    const message = parse(this.#pending, 0);
+    if (message === NOTHING) return undefined;
+    this.#pending = this.#pending.subarray(parsedSize);
+    return message;
   }
 
   /** Adds a chunk; returns the messages it completes, in order. */
   push(chunk: Buffer): unknown[] {
-    let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     const out: unknown[] = [];
-    for (let parsed = parse(data); parsed !== NOTHING; parsed = parse(data)) {
-      out.push(parsed.message);
-      data = data.subarray(parsed.size);
+    let at = 0;
+    for (let message = parse(data, at); message !== NOTHING; message = parse(data, at)) {
+      out.push(message);
+      at += parsedSize;
     }
-    this.#pending = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data);
+    this.#pending = at === data.length ? EMPTY : Buffer.from(data.subarray(at));
     return out;
   }
 }
