@@ -16,7 +16,7 @@ import { Lock, Queue, encodeForProcess } from "weft-threads";
 import { latency, rate, type GroupResult, type Row } from "./stats.js";
 
 const GROUP = "pshared";
-const ROUNDS = 5;
+const ROUNDS = 9;
 const LOCK_PAIRS = 2000;
 const ITEMS = 20_000;
 const child = fileURLToPath(new URL("../../test/fixtures/process-shared-child.mjs", import.meta.url));
