@@ -257,6 +257,7 @@ function thrownOutcome(error: unknown, signal: AbortSignal | undefined, last: Pa
 }
 
 let heldLoops = 0;
+/** One timer that never fires, referenced while a wait holds the loop (made once: a ref/unref costs less than a timer per wait). */
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
 /**
@@ -265,7 +266,7 @@ let keepAlive: ReturnType<typeof setInterval> | undefined;
  * whose worker is unreferenced), as a Python thread blocked in a wait keeps its process.
  */
 export function holdLoop(): void {
-  if (heldLoops++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
+  if (heldLoops++ === 0) (keepAlive ??= setInterval(() => {}, 0x7fffffff)).ref();
 }
 
 /** True while {@link holdLoop} holds this thread's event loop (with one referenced timer). */
@@ -275,10 +276,7 @@ export function loopHeld(): boolean {
 
 /** Ends one {@link holdLoop}. */
 export function releaseLoop(): void {
-  if (--heldLoops === 0 && keepAlive !== undefined) {
-    clearInterval(keepAlive);
-    keepAlive = undefined;
-  }
+  if (--heldLoops === 0) keepAlive?.unref();
 }
 
 /** What {@link settleWithin} waits for. */
