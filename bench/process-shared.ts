@@ -4,9 +4,9 @@
  *  - a Lock made in this process, acquired and released by a child process (blocking
  *    forms on the child's main thread): the mean per round of N pairs, against
  *    `Manager().Lock()` from a Python child (bench/peers/mp_shared.py).
- *  - a Queue made in this process, 1 producer here -> 1 consumer in a child (`getSync`
- *    loop), small ints, against `multiprocessing.Queue` 1 -> 1; and the other way, a
- *    child's `putSync` loop -> `await get()` here.
+ *  - a Queue made in this process, 1 producer here -> 1 consumer in a child (a `getSync`
+ *    loop, and an `await get()` loop), small ints, against `multiprocessing.Queue` 1 -> 1;
+ *    and the other way, a child's `putSync` loop -> `await get()` here.
  *  The children are the test fixture (test/fixtures/process-shared-child.mjs), which has
  *  timing scenarios for this.
  */
@@ -34,17 +34,24 @@ function run(scenario: string, args: unknown[]): Promise<unknown> {
   });
 }
 
-export async function benchProcessShared(): Promise<GroupResult> {
-  const lockUs = (await run("timeLockRounds", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
-  const queueRates: number[] = [];
-  // ROUNDS + 1 rounds, the first a warm-up (as Python's).
+/** ROUNDS + 1 rounds (the first a warm-up, as Python's) of a child draining ITEMS put here; its rates. */
+async function drainRounds(scenario: string): Promise<number[]> {
+  const rates: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
     const queue = new Queue<number | null>();
-    const draining = run("timeDrain", [queue]);
+    const draining = run(scenario, [queue]);
     for (let i = 0; i < ITEMS; i++) queue.putNowait(i);
     queue.putNowait(null);
-    queueRates.push((await draining) as number);
+    rates.push((await draining) as number);
   }
+  return rates;
+}
+
+export async function benchProcessShared(): Promise<GroupResult> {
+  const lockUs = (await run("timeLockRounds", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
+  const queueRates = await drainRounds("timeDrain");
+  // The same with the idiom of an async child: `await queue.get()` in a loop.
+  const asyncRates = await drainRounds("timeDrainAsync");
   // The other direction: a child's putSync loop into a Queue of this process, got here.
   const fillRates: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
@@ -69,6 +76,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
   const pyFill = rate(py.fill_per_s.slice(1), `${ITEMS} items`, 1, "items/s");
   const weftQueue = rate(queueRates.slice(1), `${ITEMS} items`, 1, "items/s");
   const weftFill = rate(fillRates.slice(1), `${ITEMS} items`, 1, "items/s");
+  const weftAsync = rate(asyncRates.slice(1), `${ITEMS} items`, 1, "items/s");
   const rows: Row[] = [
     { group: GROUP, label: "Python Manager().Lock() acquire+release, child", figure: pyLock },
     { group: GROUP, label: "process-shared Lock acquireSync+release, child", figure: weftLock, vs: "Python Manager().Lock() acquire+release, child" },
@@ -77,6 +85,12 @@ export async function benchProcessShared(): Promise<GroupResult> {
       group: GROUP,
       label: "process-shared Queue 1->1 ints (getSync in a child)",
       figure: weftQueue,
+      vs: "Python multiprocessing.Queue 1->1 ints",
+    },
+    {
+      group: GROUP,
+      label: "process-shared Queue 1->1 ints (await get in a child)",
+      figure: weftAsync,
       vs: "Python multiprocessing.Queue 1->1 ints",
     },
     { group: GROUP, label: "Python multiprocessing.Queue child->parent ints", figure: pyFill },
@@ -101,6 +115,11 @@ export async function benchProcessShared(): Promise<GroupResult> {
         met: weftQueue.median >= pyQueue.median,
       },
       {
+        target: "process-shared Queue 1->1 (parent->child, await get) >= multiprocessing.Queue",
+        measured: `${(weftAsync.median / pyQueue.median).toFixed(2)}x`,
+        met: weftAsync.median >= pyQueue.median,
+      },
+      {
         target: "process-shared Queue 1->1 (child->parent) >= multiprocessing.Queue",
         measured: `${(weftFill.median / pyFill.median).toFixed(2)}x`,
         met: weftFill.median >= pyFill.median,
@@ -108,7 +127,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
     ],
     notes: [
       "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined)",
-      "parent->child: each remote get leases up to 256 items there at once, each acknowledged before it is handed over (a write to a FIFO the owner reads with the next lease); child->parent: each putSync is one one-way write",
+      "parent->child: each remote get (blocking or async) leases up to 256 items there at once, each acknowledged before it is handed over (a write to a FIFO the owner reads with the next lease); child->parent: each putSync is one one-way write",
     ],
   };
 }

@@ -120,6 +120,18 @@ test("a Queue: a producer in the parent, consumers in two children (getSync and 
   assert.equal(queue.qsize(), 0);
 });
 
+test("a child's async get: its timeout ends it with Empty, its signal aborts it, and what comes after goes to the next gets", T, async () => {
+  const queue = new Queue<number>();
+  const consumer = child("asyncGetEdges", queue);
+  await consumer.reached("waiting");
+  queue.putNowait(1);
+  queue.putNowait(2);
+  const out = (await consumer.result) as { timeout: string; waited: number; abort: string; items: number[] };
+  assert.deepEqual([out.timeout, out.abort, out.items], ["Empty", "stop", [1, 2]]);
+  assert.ok(out.waited >= 150, `timed out after ${out.waited} ms`);
+  assert.equal(queue.qsize(), 0);
+});
+
 test("proxies are instances of the real classes, with their properties", T, async () => {
   const lock = new Lock({ name: "accounts", fair: true });
   const value = new SharedValue("float64", 1.5);
@@ -369,4 +381,30 @@ test("Process: a child holding leases of 48 queues at once: its acknowledgements
   await until(() => !enumerate().some((thread) => thread.name.startsWith(`weft-shared-agent (pid ${pid},`)), "the child's agent to end");
   assert.deepEqual(queues.map((queue) => queue.qsize()), queues.map(() => 0), "an acknowledged item was put back");
   assert.deepEqual([...new Set(seen.array)], [1]);
+});
+
+test("Process: eight async get() loops of one child thread share its leases: every item once, and none waits at the owner beside items held here", T, async () => {
+  const consumers = 8;
+  const bursts = 12;
+  const perBurst = 400;
+  // Three times: whether a lease brings several of the final nulls is a matter of timing.
+  for (let round = 0; round < 3; round++) {
+    const queue = new Queue<number | null>();
+    const seen = new SharedArray("int32", bursts * perBurst);
+    const child = started("consumeConcurrently", queue, seen, consumers);
+    for (let burst = 0; burst < bursts; burst++) {
+      // Bursts with pauses between: the loops drain each one and wait at the owner again.
+      for (let i = 0; i < perBurst; i++) queue.putNowait(burst * perBurst + i);
+      await until(() => queue.qsize() === 0, `burst ${burst} to be taken`);
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+    // One null per loop, at once: a lease that brings several must share them.
+    for (let i = 0; i < consumers; i++) queue.putNowait(null);
+    await child.join({ timeout: 20_000 });
+    const stuck = child.isAlive();
+    if (stuck) child.kill();
+    assert.equal(stuck, false, `round ${round}: a get() loop still waits at the owner`);
+    assert.equal(child.exitCode, 0);
+    assert.deepEqual([...new Set(seen.array)], [1]);
+  }
 });

@@ -15,8 +15,9 @@
  * `value`) are a blocking round trip too, as short as the owner's answer. A release of
  * a lock this thread took, `Event.set()`/`clear()`, a `SharedValue` store (checked
  * here) and a put to an unbounded queue are pipelined: sent without waiting, and still
- * seen by the owner before this thread's next call. A FIFO queue's getSync keeps the
- * lease the owner answers with and hands its items over one by one, each acknowledged first. A proxy can be passed on, to threads of this process or to other
+ * seen by the owner before this thread's next call. A FIFO queue's gets (blocking and
+ * async) keep the lease the owner answers with and hand its items over one by one, each
+ * acknowledged first. A proxy can be passed on, to threads of this process or to other
  * processes, and stays a handle to the same object.
  */
 import { ShutDown } from "../core/errors.js";
@@ -323,20 +324,73 @@ interface Lease {
   ask: number;
 }
 
+/** This thread's async gets of a proxy that wait at the owner, oldest first: each can be called off. */
 const ASYNC_GETS: unique symbol = Symbol("weft.asyncGets");
 
-type QueueProxy = Proxied & { [LEASE]?: Lease; [ASYNC_GETS]?: number };
+type QueueProxy = Proxied & { [LEASE]?: Lease; [ASYNC_GETS]?: Set<AbortController> };
 
 /**
- * How many items a blocking get asks for. FIFO queues lease batches; a LIFO or priority
- * queue's order would suffer, so they take one at a time. Async gets take one each, and a
- * blocking get takes one while an async get of this thread is pending: a batch would sit
- * here while that get waits at the owner for an item.
+ * How many items a get asks the owner for. FIFO queues lease batches; a LIFO or priority
+ * queue's order would suffer, so they take one at a time. A get takes one while an async
+ * get of this thread waits at the owner: a batch would sit here while that get waits there
+ * for an item (see {@link asyncGet} for how a batch that comes anyway is shared).
  */
 function leaseSize(self: QueueProxy): number {
   const kind = self[REMOTE].kind;
-  if ((self[ASYNC_GETS] ?? 0) > 0 || (kind !== "Queue" && kind !== "SimpleQueue")) return 1;
+  if ((self[ASYNC_GETS]?.size ?? 0) > 0 || (kind !== "Queue" && kind !== "SimpleQueue")) return 1;
   return self[LEASE]?.ask ?? 1;
+}
+
+/** Why an async get waiting at the owner was called off: items for it came on this side. */
+const CALLED_OFF = new Error("weft: an async get served from this thread's lease");
+
+/**
+ * An async get that has to ask the owner: a lease, as a blocking get takes, when no other
+ * async get of this thread waits there. Several can wait at once (async tasks of one
+ * thread), and an answer can bring more items than the get that asked takes, when its
+ * lease was asked before the others began, or crossed their calls. Then as many of the
+ * others as there are items left are called off (their waits cancelled at the owner), and
+ * each takes its item here; one whose cancel crossed its own answer keeps that answer, and
+ * one that finds the items gone asks again. So no item sits here while a get of this
+ * thread waits at the owner.
+ */
+async function asyncGet(self: QueueProxy, options: AcquireOptions | undefined): Promise<unknown> {
+  const deadline = deadlineOf(options?.timeout, `${kindName(self)}.get()`);
+  const user = options?.signal;
+  const waiting = (self[ASYNC_GETS] ??= new Set());
+  for (;;) {
+    throwIfAborted(user);
+    const ask = leaseSize(self);
+    const mine = new AbortController();
+    const forward = (): void => mine.abort(user?.reason);
+    user?.addEventListener("abort", forward, { once: true });
+    waiting.add(mine);
+    try {
+      const answer = await remoteAsync(self, "get", [sentWithin(options, deadline), ask], mine.signal);
+      waiting.delete(mine);
+      const item = leased(self, answer);
+      let left = leftOnLease(self);
+      for (const other of waiting) {
+        if (left-- <= 0) break;
+        other.abort(CALLED_OFF);
+      }
+      return item;
+    } catch (error) {
+      if (error !== CALLED_OFF) throw error;
+      const here = takeLeased(self);
+      if (here !== NONE) return here;
+    } finally {
+      waiting.delete(mine);
+      user?.removeEventListener("abort", forward);
+    }
+  }
+}
+
+/** {@link sent}, with what is left of the caller's timeout (a get that asks again). */
+function sentWithin(options: AcquireOptions | undefined, deadline: number): AcquireOptions | undefined {
+  const out = sent(options);
+  if (out?.timeout !== undefined) out.timeout = remaining(deadline);
+  return out;
 }
 
 /** Hands over the next leased item, acknowledged first; NONE if none is left. */
@@ -422,18 +476,7 @@ const simpleQueueMembers = {
       throwIfAborted(options?.signal);
       const here = takeLeased(this);
       if (here !== NONE) return Promise.resolve(here);
-      this[ASYNC_GETS] = (this[ASYNC_GETS] ?? 0) + 1;
-      const done = (): void => void (this[ASYNC_GETS] = (this[ASYNC_GETS] ?? 1) - 1);
-      return remoteAsync(this, "get", [sent(options), 1], options?.signal).then(
-        (answer) => {
-          done();
-          return leased(this, answer);
-        },
-        (error: unknown) => {
-          done();
-          throw error;
-        },
-      );
+      return asyncGet(this, options);
     });
   },
   getSync(this: QueueProxy, options?: AcquireOptions): unknown {
