@@ -2,8 +2,8 @@
  * Group pshared: process-shared objects, against Python's multiprocessing in the same run.
  *
  *  - a Lock made in this process, acquired and released by a child process (blocking
- *    forms on the child's main thread): the mean per round of N pairs, against
- *    `Manager().Lock()` from a Python child (bench/peers/mp_shared.py).
+ *    forms on the child's main thread, and `await acquire()`): the mean per round of N
+ *    pairs, against `Manager().Lock()` from a Python child (bench/peers/mp_shared.py).
  *  - a Queue made in this process, 1 producer here -> 1 consumer in a child (a `getSync`
  *    loop, and an `await get()` loop), small ints, against `multiprocessing.Queue` 1 -> 1;
  *    and the other way, a child's `putSync` loop -> `await get()` here.
@@ -49,6 +49,7 @@ async function drainRounds(scenario: string): Promise<number[]> {
 
 export async function benchProcessShared(): Promise<GroupResult> {
   const lockUs = (await run("timeLockRounds", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
+  const asyncLockUs = (await run("timeLockRoundsAsync", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
   const queueRates = await drainRounds("timeDrain");
   // The same with the idiom of an async child: `await queue.get()` in a loop.
   const asyncRates = await drainRounds("timeDrainAsync");
@@ -70,6 +71,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
     fill_per_s: number[];
   };
   const weftLock = latency(lockUs.slice(1), 1);
+  const weftAsyncLock = latency(asyncLockUs.slice(1), 1);
   const pyLock = latency(py.lock_us.slice(1), 1);
   // Python's first queue round is its warm-up (it runs ROUNDS + 1), as its first lock round.
   const pyQueue = rate(py.queue_per_s.slice(1), `${ITEMS} items`, 1, "items/s");
@@ -80,6 +82,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
   const rows: Row[] = [
     { group: GROUP, label: "Python Manager().Lock() acquire+release, child", figure: pyLock },
     { group: GROUP, label: "process-shared Lock acquireSync+release, child", figure: weftLock, vs: "Python Manager().Lock() acquire+release, child" },
+    { group: GROUP, label: "process-shared Lock await acquire()+release, child", figure: weftAsyncLock, vs: "Python Manager().Lock() acquire+release, child" },
     { group: GROUP, label: "Python multiprocessing.Queue 1->1 ints", figure: pyQueue },
     {
       group: GROUP,
@@ -126,7 +129,7 @@ export async function benchProcessShared(): Promise<GroupResult> {
       },
     ],
     notes: [
-      "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined)",
+      "a child's acquireSync is one round trip through the owner's agent thread (the release is one-way, pipelined); an await acquire() is the same trip, answered through the child's event loop (see the raw Node echo in group process)",
       "parent->child: each remote get (blocking or async) leases up to 256 items there at once, each acknowledged before it is handed over (a write to a FIFO the owner reads with the next lease); child->parent: each putSync is one one-way write",
     ],
   };
