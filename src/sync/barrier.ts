@@ -68,6 +68,15 @@ const BROKEN = -2;
 
 const MAX_PARTIES = 0x7fffffff;
 
+/** A step of a party's passage: the last party runs the action. */
+const ACTION: unique symbol = Symbol("weft.barrierAction");
+
+/** A step of a party's passage: it waits until `until()` holds (false back if `timeout` ms pass first). */
+interface Until {
+  readonly until: () => boolean;
+  readonly timeout: number | undefined;
+}
+
 /** Options of the {@link Barrier} constructor. */
 export interface BarrierOptions {
   /**
@@ -159,30 +168,22 @@ export class Barrier {
     const signal = options?.signal;
     assertMayBlock("Barrier.waitSync()", "barrier.wait()", options);
     throwIfAborted(signal);
-    const cells = this.cells;
     const condition = this.#condition;
     condition.acquireSync();
     try {
-      condition._waitForSync(() => this.#mayEnter(), { signal }, this.#waitSite());
-      const index = this.#arrive();
-      try {
-        const gen = Atomics.load(cells, GEN);
-        if (index + 1 === this.parties) {
-          this.#releaseRound(() => this.#callAction());
-        } else {
-          let passed: boolean;
-          try {
-            passed = condition._waitForSync(() => this.#roundOver(gen), { timeout: remaining(deadline), signal }, this.#waitSite());
-          } catch (error) {
-            if (Atomics.load(cells, GEN) !== gen) return index;
-            this.#break();
-            throw error;
-          }
-          this.#checkReleased(gen, passed);
+      const passage = this.#passage(deadline);
+      for (let step = passage.next(); ; ) {
+        if (step.done) return step.value;
+        let outcome: boolean | undefined;
+        try {
+          // The action's result is not awaited here (a blocked thread cannot).
+          if (step.value === ACTION) this.#callAction();
+          else outcome = condition._waitForSync(step.value.until, { timeout: step.value.timeout, signal }, this.#waitSite());
+        } catch (error) {
+          step = passage.throw(error);
+          continue;
         }
-        return index;
-      } finally {
-        this.#leave();
+        step = passage.next(outcome);
       }
     } finally {
       condition.release();
@@ -200,41 +201,66 @@ export class Barrier {
     const deadline = deadlineOf(options?.timeout ?? this.#timeout, "Barrier.wait()");
     const signal = options?.signal;
     throwIfAborted(signal);
-    const cells = this.cells;
     const condition = this.#condition;
     await condition.acquire({ signal });
     try {
-      await condition._waitFor(() => this.#mayEnter(), { signal }, this.#waitSite());
-      const index = this.#arrive();
-      try {
-        const gen = Atomics.load(cells, GEN);
-        if (index + 1 === this.parties) {
-          let outcome: unknown;
-          try {
-            outcome = this.#callAction();
-            if (isThenable(outcome)) await outcome;
-          } catch (error) {
-            this.#break();
-            throw error;
+      const passage = this.#passage(deadline);
+      for (let step = passage.next(); ; ) {
+        if (step.done) return step.value;
+        let outcome: boolean | undefined;
+        try {
+          if (step.value === ACTION) {
+            const result = this.#callAction();
+            if (isThenable(result)) await result;
+          } else {
+            outcome = await condition._waitFor(step.value.until, { timeout: step.value.timeout, signal }, this.#waitSite());
           }
-          this.#releaseRound(() => undefined);
-        } else {
-          let passed: boolean;
-          try {
-            passed = await condition._waitFor(() => this.#roundOver(gen), { timeout: remaining(deadline), signal }, this.#waitSite());
-          } catch (error) {
-            if (Atomics.load(cells, GEN) !== gen) return index;
-            this.#break();
-            throw error;
-          }
-          this.#checkReleased(gen, passed);
+        } catch (error) {
+          step = passage.throw(error);
+          continue;
         }
-        return index;
-      } finally {
-        this.#leave();
+        step = passage.next(outcome);
       }
     } finally {
       condition.release();
+    }
+  }
+
+  /**
+   * Lock held: one party's way through the barrier, written once for both forms of
+   * `wait`. It yields what the party waits for (a condition to hold, until a timeout) or
+   * ACTION (the last party runs the action); the form's driver does the waiting, sends
+   * back whether the condition held in time, and throws into it what the wait or the
+   * action threw. It returns the party's arrival index.
+   */
+  *#passage(deadline: number): Generator<typeof ACTION | Until, number, boolean | undefined> {
+    const cells = this.cells;
+    yield { until: () => this.#mayEnter(), timeout: undefined };
+    const index = this.#arrive();
+    try {
+      const gen = Atomics.load(cells, GEN);
+      if (index + 1 === this.parties) {
+        try {
+          yield ACTION;
+        } catch (error) {
+          this.#break();
+          throw error;
+        }
+        this.#releaseRound();
+      } else {
+        let passed: boolean;
+        try {
+          passed = (yield { until: () => this.#roundOver(gen), timeout: remaining(deadline) }) === true;
+        } catch (error) {
+          if (Atomics.load(cells, GEN) !== gen) return index;
+          this.#break();
+          throw error;
+        }
+        this.#checkReleased(gen, passed);
+      }
+      return index;
+    } finally {
+      this.#leave();
     }
   }
 
@@ -304,14 +330,8 @@ export class Barrier {
     );
   }
 
-  /** Lock held: the last party runs the action, then releases the round. */
-  #releaseRound(run: () => unknown): void {
-    try {
-      run();
-    } catch (error) {
-      this.#break();
-      throw error;
-    }
+  /** Lock held: the last party, its action run, releases the round. */
+  #releaseRound(): void {
     const cells = this.cells;
     Atomics.store(cells, STATE, DRAINING);
     Atomics.add(cells, GEN, 1);
