@@ -5,8 +5,8 @@
  * The server is a private directory, `weft-<pid>-<heap id>` in `os.tmpdir()` (mode 0700),
  * made on the first export from any thread of this weft world. It holds one FIFO,
  * `accept`, that this process keeps open for reading from the start. A client thread (in
- * another process) that first calls into an object here makes three FIFOs of its own in
- * the directory and writes their names to `accept` as one line (writes of up to
+ * another process) that first calls into an object here makes four FIFOs of its own in
+ * the directory (shared-channel.ts) and writes their names to `accept` as one line (writes of up to
  * PIPE_BUF bytes are atomic, so lines from many clients never mix). For each line the
  * acceptor, a daemon thread, starts an *agent*: a daemon weft thread that serves that one
  * client thread (manager-agent.ts).

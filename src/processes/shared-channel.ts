@@ -1,5 +1,5 @@
 /**
- * A client thread's line to one owning process: three FIFOs in the owner's server
+ * A client thread's line to one owning process: four FIFOs in the owner's server
  * directory (manager-server.ts), served there by an agent thread of its own.
  *
  *   req   every call, written with `fs.writeSync` in call order (sync and async alike,
