@@ -50,6 +50,14 @@ async function drainRounds(scenario: string): Promise<number[]> {
 export async function benchProcessShared(): Promise<GroupResult> {
   const lockUs = (await run("timeLockRounds", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
   const asyncLockUs = (await run("timeLockRoundsAsync", [new Lock(), ROUNDS + 1, LOCK_PAIRS])) as number[];
+  // A fresh child's first call, its connection to this process included; a pause between
+  // children, as between Python's (a child does not start the moment the last one ended).
+  const firstLock = new Lock();
+  const firstUs: number[] = [];
+  for (let round = 0; round <= ROUNDS; round++) {
+    firstUs.push((await run("timeFirstCall", [firstLock])) as number);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const queueRates = await drainRounds("timeDrain");
   // The same with the idiom of an async child: `await queue.get()` in a loop.
   const asyncRates = await drainRounds("timeDrainAsync");
@@ -67,11 +75,13 @@ export async function benchProcessShared(): Promise<GroupResult> {
   }
   const py = JSON.parse(execFileSync("python3", [python, String(ROUNDS + 1), String(LOCK_PAIRS), String(ITEMS)], { encoding: "utf8" })) as {
     lock_us: number[];
+    first_us: number[];
     queue_per_s: number[];
     fill_per_s: number[];
   };
   const weftLock = latency(lockUs.slice(1), 1);
   const weftAsyncLock = latency(asyncLockUs.slice(1), 1);
+  const weftFirst = latency(firstUs.slice(1), 1);
   const pyLock = latency(py.lock_us.slice(1), 1);
   // Python's first queue round is its warm-up (it runs ROUNDS + 1), as its first lock round.
   const pyQueue = rate(py.queue_per_s.slice(1), `${ITEMS} items`, 1, "items/s");
@@ -83,6 +93,13 @@ export async function benchProcessShared(): Promise<GroupResult> {
     { group: GROUP, label: "Python Manager().Lock() acquire+release, child", figure: pyLock },
     { group: GROUP, label: "process-shared Lock acquireSync+release, child", figure: weftLock, vs: "Python Manager().Lock() acquire+release, child" },
     { group: GROUP, label: "process-shared Lock await acquire()+release, child", figure: weftAsyncLock, vs: "Python Manager().Lock() acquire+release, child" },
+    { group: GROUP, label: "Python Manager().Lock() first acquire+release of a fresh child", figure: latency(py.first_us.slice(1), 1) },
+    {
+      group: GROUP,
+      label: "process-shared Lock first acquireSync+release of a fresh child",
+      figure: weftFirst,
+      vs: "Python Manager().Lock() first acquire+release of a fresh child",
+    },
     { group: GROUP, label: "Python multiprocessing.Queue 1->1 ints", figure: pyQueue },
     {
       group: GROUP,

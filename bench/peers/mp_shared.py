@@ -1,5 +1,5 @@
 """Python's side of bench/process-shared.ts: a Manager().Lock() acquire+release from a
-child process (per-round mean, in us), and multiprocessing.Queue 1->1 ints (items/s), both
+child process (per-round mean, in us), a fresh child's first one (us), and multiprocessing.Queue 1->1 ints (items/s), both
 directions (parent puts / child gets, and child puts / parent gets)."""
 import json
 import multiprocessing as mp
@@ -16,6 +16,13 @@ def lock_rounds(lock, rounds, n, out):
             lock.release()
         means.append((time.perf_counter() - t) / n * 1e6)
     out.put(means)
+
+
+def first_call(lock, out):
+    t = time.perf_counter()
+    lock.acquire()
+    lock.release()
+    out.put((time.perf_counter() - t) * 1e6)
 
 
 def drain(queue, out):
@@ -42,6 +49,14 @@ if __name__ == "__main__":
         p.start()
         lock = out.get()
         p.join()
+        # A fresh child's first call, connection included (each child connects on first use).
+        first = []
+        for _ in range(rounds):
+            p = mp.Process(target=first_call, args=(shared_lock, out))
+            p.start()
+            first.append(out.get())
+            p.join()
+            time.sleep(0.1)
     rates = []
     for _ in range(rounds):
         queue, out = mp.Queue(), mp.Queue()
@@ -64,4 +79,4 @@ if __name__ == "__main__":
             got += 1
         fills.append(got / (time.perf_counter() - t))
         p.join()
-    print(json.dumps({"lock_us": lock, "queue_per_s": rates, "fill_per_s": fills}))
+    print(json.dumps({"lock_us": lock, "first_us": first, "queue_per_s": rates, "fill_per_s": fills}))

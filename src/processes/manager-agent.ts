@@ -17,7 +17,7 @@
  * the client still held stay held by the ended agent: the next acquirer takes them over
  * with LockOwnerDiedError, as after a thread's death.
  */
-import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, openSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { Socket } from "node:net";
 import { encodeError } from "../transport/errors.js";
 import { Queue, SimpleQueue } from "../queue/queue.js";
@@ -223,6 +223,7 @@ export async function serveClient(registration: Registration): Promise<void> {
   for (const { queue, item } of deliveries.values()) await putBack(queue, item);
   unlinkQuietly(registration.srep);
   unlinkQuietly(registration.arep);
+  if (registration.dir !== undefined) rmSync(registration.dir, { recursive: true, force: true });
   requests.destroy();
   for (const socket of Object.values(replies)) socket.destroy();
   // The agent ends once its pipes are gone, a turn or two after they close: a carrier

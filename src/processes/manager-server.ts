@@ -19,8 +19,8 @@
  * held is then taken over by the next acquirer with LockOwnerDiedError, as after a thread's
  * death.
  */
-import { execFileSync } from "node:child_process";
-import { constants, mkdtempSync, openSync, renameSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { constants, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,72 @@ export interface Registration {
   readonly srep: string;
   readonly arep: string;
   readonly ack: string;
+  /** The stock directory the FIFOs are in, if they came from the stock: removed when the agent ends. */
+  readonly dir?: string;
+}
+
+/** A client's four FIFO paths. */
+export type FifoPaths = Pick<Registration, "req" | "srep" | "arep" | "ack">;
+
+/**
+ * FIFO sets made ahead, so that a client's first call does not wait for a `mkfifo`
+ * process (~5 ms here, most of a first call): the acceptor keeps STOCK directories
+ * `stock-<n>/` in the server directory, each holding `req srep arep ack`, and makes a new
+ * one for each it hands out. A client claims one by renaming it (atomic: of two clients,
+ * one wins); with none left it makes its own FIFOs.
+ */
+const STOCK = 2;
+
+/** How long after a client took a stock set the acceptor makes the next (ms). */
+const RESTOCK_DELAY_MS = 50;
+
+function fifosIn(dir: string): FifoPaths {
+  return { req: join(dir, "req"), srep: join(dir, "srep"), arep: join(dir, "arep"), ack: join(dir, "ack") };
+}
+
+/** Claims a stock set of the server at `dir` as the directory `into`; `undefined` if none is left. */
+export function claimFifos(dir: string, into: string): FifoPaths | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    if (!name.startsWith("stock-")) continue;
+    try {
+      renameSync(join(dir, name), into);
+      return fifosIn(into);
+    } catch {
+      // Another client took it first.
+    }
+  }
+  return undefined;
+}
+
+let stocked = 0;
+
+/** Makes one stock set, in the background: made aside, then renamed into place complete. */
+function restock(dir: string): void {
+  const n = ++stocked;
+  const staging = join(dir, `making-${n}`);
+  try {
+    mkdirSync(staging, { mode: 0o700 });
+  } catch {
+    return;
+  }
+  const paths = fifosIn(staging);
+  const maker = spawn("mkfifo", ["-m", "600", paths.req, paths.srep, paths.arep, paths.ack], { stdio: "ignore" });
+  maker.on("error", () => rmSync(staging, { recursive: true, force: true }));
+  maker.on("exit", (code) => {
+    try {
+      if (code === 0) renameSync(staging, join(dir, `stock-${n}`));
+      else rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // The server directory is gone (this process is exiting).
+    }
+  });
+  maker.unref();
 }
 
 let address: string | undefined;
@@ -81,7 +147,7 @@ function startAcceptor(dir: string): void {
   const fd = openSync(acceptPath(dir), constants.O_RDWR | constants.O_NONBLOCK);
   const acceptor = new Thread({
     target: { module: import.meta.url, export: "acceptClients" },
-    args: [fd],
+    args: [fd, dir],
     name: "weft-shared-acceptor",
     daemon: true,
   });
@@ -90,7 +156,8 @@ function startAcceptor(dir: string): void {
 }
 
 /** The acceptor thread: starts an agent for each registration line. Never returns. */
-export function acceptClients(fd: number): Promise<never> {
+export function acceptClients(fd: number, dir: string): Promise<never> {
+  for (let i = 0; i < STOCK; i++) restock(dir);
   const socket = new Socket({ fd, readable: true, writable: false });
   let buffered = "";
   socket.setEncoding("utf8");
@@ -100,7 +167,11 @@ export function acceptClients(fd: number): Promise<never> {
       const line = buffered.slice(0, end);
       buffered = buffered.slice(end + 1);
       try {
-        startAgent(JSON.parse(line) as Registration);
+        const registration = JSON.parse(line) as Registration;
+        startAgent(registration);
+        // Later, not now: a spawn forks this process, which stalls its other threads (the
+        // new agent among them) while the kernel copies the address space.
+        if (registration.dir !== undefined) setTimeout(() => restock(dir), RESTOCK_DELAY_MS).unref();
       } catch (error) {
         process.emitWarning(`weft: a process-shared object's client could not be served: ${String(error)}`);
       }

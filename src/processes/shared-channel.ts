@@ -24,7 +24,7 @@ import { currentIdent } from "../core/identity.js";
 import { beforeThreadEnd } from "../core/thread-end.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
-import { acceptPath, type Registration } from "./manager-server.js";
+import { acceptPath, claimFifos, type Registration } from "./manager-server.js";
 import { CANCEL, CONFIRM, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
 import { SPIN_MS, readWithin, writeNow } from "./spin-read.js";
@@ -66,11 +66,16 @@ export class Channel {
     this.#address = address;
     this.#ownerPid = ownerPid;
     const base = join(address, `c-${process.pid}-${currentIdent}-${++channelCount}`);
-    const registration: Registration = { pid: process.pid, thread: currentIdent, req: `${base}.req`, srep: `${base}.srep`, arep: `${base}.arep`, ack: `${base}.ack` };
-    try {
-      execFileSync("mkfifo", ["-m", "600", registration.req, registration.srep, registration.arep, registration.ack]);
-    } catch (error) {
-      throw this.#gone(error);
+    const claimed = claimFifos(address, base);
+    const registration: Registration = claimed !== undefined
+      ? { pid: process.pid, thread: currentIdent, ...claimed, dir: base }
+      : { pid: process.pid, thread: currentIdent, req: `${base}.req`, srep: `${base}.srep`, arep: `${base}.arep`, ack: `${base}.ack` };
+    if (claimed === undefined) {
+      try {
+        execFileSync("mkfifo", ["-m", "600", registration.req, registration.srep, registration.arep, registration.ack]);
+      } catch (error) {
+        throw this.#gone(error);
+      }
     }
     this.#srepPath = registration.srep;
     this.#arepPath = registration.arep;
