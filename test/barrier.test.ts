@@ -12,7 +12,6 @@ declare global {
 
 const isBroken = (e: unknown): boolean => e instanceof BrokenBarrierError;
 
-
 test("Barrier: bad arguments", T, () => {
   assert.throws(() => new Barrier(0), ValueError);
   assert.throws(() => new Barrier(0), RangeError);

@@ -67,7 +67,16 @@ test("cancelling tasks of waiting bundles: the others run once each, the cancell
     // A whole bundle's worth at the start, single tasks out of others, and the last task.
     const cancelled = new Set([0, 1, 2, 3, 4, 10, 1000, TASKS - 1]);
     for (const i of cancelled) assert.equal(futures[i].cancel(), true, `task ${i} cancelled`);
-    await sleep(500); // the cancelled bundles leave the queue, and their other tasks go again
+    // The cancelled bundles leave the queue and their other tasks go again as jobs of their
+    // own: wait until the queue's length has moved and then holds still.
+    for (let moved = false, last = waiting; ; ) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the cancelled bundles' tasks to go again");
+      await sleep(200);
+      const now = await client.llen(`bull:${queue}:wait`);
+      if (moved && now === last) break;
+      moved ||= now !== waiting;
+      last = now;
+    }
     await scene.worker(["--queue", queue, "--concurrency", "2", "--prefetch", "4"]);
     for (const [i, future] of futures.entries()) {
       if (cancelled.has(i)) await assert.rejects(future, CancelledError);

@@ -9,7 +9,6 @@ const T = { timeout: 20_000 };
 /** Lets pending microtasks and async wake-ups run. */
 const settle = (): Promise<unknown> => delay(20);
 
-
 test("Condition: wait/notify without the lock is RuntimeError", T, async () => {
   for (const cond of [new Condition(), new Condition(new Lock()), new Condition(new RLock())]) {
     await assert.rejects(cond.wait(), (e: unknown) => e instanceof RuntimeError && e.message === "cannot wait on un-acquired lock");

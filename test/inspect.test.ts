@@ -50,7 +50,6 @@ export function holdAndDescribe(lock: Lock, rlock: RLock, gate: Int32Array): str
 
 const T = { timeout: 20_000 };
 
-
 function openGate(gate: Int32Array): void {
   Atomics.store(gate, 0, 1);
   Atomics.notify(gate, 0);

@@ -26,7 +26,6 @@ import { until } from "./helpers/common.js";
 
 const T = { timeout: 20_000 };
 
-
 /** Starts a thread and returns it, rethrowing in `join` what the target threw. */
 function start<A extends unknown[], R>(target: (...args: A) => R, ...args: SendableArgs<A>): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {
   const thread = new Thread<Awaited<R>, A>({ target: target as (...args: A) => Awaited<R>, args });

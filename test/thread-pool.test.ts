@@ -102,7 +102,6 @@ const LONG = { timeout: 60_000 };
 const here = import.meta.url;
 const fixtures = new URL("../../test/fixtures/", import.meta.url);
 
-
 /** Asserts that every future settles (none stays pending), within a generous limit. */
 async function assertAllSettle(futures: Future<unknown>[], ms = 25_000): Promise<void> {
   const { notDone } = await wait(futures, { timeout: ms });

@@ -77,7 +77,6 @@ function waitAtGate(cells: Int32Array, value?: unknown): unknown {
   return value;
 }
 
-
 async function runThread<R, A extends unknown[]>(options: ConstructorParameters<typeof Thread<R, A>>[0]): Promise<Thread<R, A>> {
   const thread = new Thread<R, A>(options);
   thread.start();

@@ -32,7 +32,6 @@ async function recording(body: () => Promise<void>, filter: (site: WaitSite) => 
   return seen;
 }
 
-
 function start<A extends unknown[], R>(target: (...args: A) => R, ...args: A): { thread: Thread<Awaited<R>, A>; done: Promise<Awaited<R>> } {
   // (The cast spares this file the argument types, which another change is reworking.)
   const thread = new Thread<Awaited<R>, A>({ target: target as (...args: A) => Awaited<R>, args: args as never, daemon: true });

@@ -1,6 +1,7 @@
 """Python's side of bench/process-shared.ts: a Manager().Lock() acquire+release from a
-child process (per-round mean, in us), a fresh child's first one (us), and multiprocessing.Queue 1->1 ints (items/s), both
-directions (parent puts / child gets, and child puts / parent gets)."""
+child process (per-round mean, in us), a fresh child's first one (us), and
+multiprocessing.Queue 1->1 ints (items/s), both directions (parent puts / child gets, and
+child puts / parent gets)."""
 import json
 import multiprocessing as mp
 import sys

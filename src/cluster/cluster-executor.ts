@@ -17,8 +17,9 @@
  * worker has taken it yet). A batch of up to SPREAD tasks, and any executor with `retries`
  * (BullMQ retries whole jobs), sends a job per task.
  *
- * Outcomes come back on BullMQ's event stream (QueueEvents), read from the stream position taken before the first task was added, so no event of
- * this executor's jobs is missed; each job id names its future in a map, and a future is
+ * Outcomes come back on BullMQ's event stream (QueueEvents), read from the stream
+ * position taken before the first task was added, so no event of this executor's jobs is
+ * missed; each job id names its future in a map, and a future is
  * taken out of the map as it settles: a second outcome for the same task (a task rerun
  * after its worker was thought dead) finds nothing to settle. Exactly-once settlement over
  * at-least-once execution.

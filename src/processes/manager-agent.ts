@@ -223,7 +223,7 @@ export async function serveClient(registration: Registration): Promise<void> {
   for (const { queue, item } of deliveries.values()) await putBack(queue, item);
   unlinkQuietly(registration.srep);
   unlinkQuietly(registration.arep);
-  if (registration.dir !== undefined) rmSync(registration.dir, { recursive: true, force: true });
+  rmSync(registration.dir, { recursive: true, force: true });
   requests.destroy();
   for (const socket of Object.values(replies)) socket.destroy();
   // The agent ends once its pipes are gone, a turn or two after they close: a carrier

@@ -5,9 +5,10 @@
  * The server is a private directory, `weft-<pid>-<heap id>` in `os.tmpdir()` (mode 0700),
  * made on the first export from any thread of this weft world. It holds one FIFO,
  * `accept`, that this process keeps open for reading from the start. A client thread (in
- * another process) that first calls into an object here makes four FIFOs of its own in
- * the directory (shared-channel.ts) and writes their names to `accept` as one line (writes of up to
- * PIPE_BUF bytes are atomic, so lines from many clients never mix). For each line the
+ * another process) that first calls into an object here takes a directory of four FIFOs
+ * there (made ahead, or made by itself: see STOCK; shared-channel.ts says what each is
+ * for) and writes their names to `accept` as one line (writes of up to PIPE_BUF bytes are
+ * atomic, so lines from many clients never mix). For each line the
  * acceptor, a daemon thread, starts an *agent*: a daemon weft thread that serves that one
  * client thread (manager-agent.ts).
  *
@@ -38,12 +39,19 @@ export interface Registration {
   readonly srep: string;
   readonly arep: string;
   readonly ack: string;
-  /** The stock directory the FIFOs are in, if they came from the stock: removed when the agent ends. */
-  readonly dir?: string;
+  /** The client's directory the FIFOs are in: removed when the agent ends. */
+  readonly dir: string;
+  /** The directory was a stock set (which the acceptor then makes again). */
+  readonly fromStock: boolean;
 }
 
 /** A client's four FIFO paths. */
 export type FifoPaths = Pick<Registration, "req" | "srep" | "arep" | "ack">;
+
+/** `mkfifo`'s arguments for `paths`: private FIFOs (Node has no call that makes one). */
+function mkfifoArgs(...paths: string[]): string[] {
+  return ["-m", "600", ...paths];
+}
 
 /**
  * FIFO sets made ahead, so that a client's first call does not wait for a `mkfifo`
@@ -59,6 +67,14 @@ const RESTOCK_DELAY_MS = 50;
 
 function fifosIn(dir: string): FifoPaths {
   return { req: join(dir, "req"), srep: join(dir, "srep"), arep: join(dir, "arep"), ack: join(dir, "ack") };
+}
+
+/** Makes a client's FIFOs in a new directory `dir`, now (a `mkfifo` process: ~5 ms). */
+export function makeFifos(dir: string): FifoPaths {
+  mkdirSync(dir, { mode: 0o700 });
+  const paths = fifosIn(dir);
+  execFileSync("mkfifo", mkfifoArgs(paths.req, paths.srep, paths.arep, paths.ack));
+  return paths;
 }
 
 /** Claims a stock set of the server at `dir` as the directory `into`; `undefined` if none is left. */
@@ -93,7 +109,7 @@ function restock(dir: string): void {
     return;
   }
   const paths = fifosIn(staging);
-  const maker = spawn("mkfifo", ["-m", "600", paths.req, paths.srep, paths.arep, paths.ack], { stdio: "ignore" });
+  const maker = spawn("mkfifo", mkfifoArgs(paths.req, paths.srep, paths.arep, paths.ack), { stdio: "ignore" });
   maker.on("error", () => rmSync(staging, { recursive: true, force: true }));
   maker.on("exit", (code) => {
     try {
@@ -127,7 +143,7 @@ export function serverAddress(start = true): string | undefined {
   const staging = mkdtempSync(join(tmpdir(), "weft-new-"));
   let won = false;
   try {
-    execFileSync("mkfifo", ["-m", "600", acceptPath(staging)]);
+    execFileSync("mkfifo", mkfifoArgs(acceptPath(staging)));
     renameSync(staging, dir);
     won = true;
   } catch (error) {
@@ -171,7 +187,7 @@ export function acceptClients(fd: number, dir: string): Promise<never> {
         startAgent(registration);
         // Later, not now: a spawn forks this process, which stalls its other threads (the
         // new agent among them) while the kernel copies the address space.
-        if (registration.dir !== undefined) setTimeout(() => restock(dir), RESTOCK_DELAY_MS).unref();
+        if (registration.fromStock === true) setTimeout(() => restock(dir), RESTOCK_DELAY_MS).unref();
       } catch (error) {
         process.emitWarning(`weft: a process-shared object's client could not be served: ${String(error)}`);
       }

@@ -232,9 +232,9 @@ function parse(data: Buffer, at: number): unknown {
   return deserialize(data.subarray(at + 4, at + 4 + length));
 }
 
-/** Collects frames from chunks as they arrive (an acknowledgement frame comes out as its delivery id, a number). */
 const EMPTY = Buffer.alloc(0);
 
+/** Collects frames from chunks as they arrive (an acknowledgement frame comes out as its delivery id, a number). */
 export class FrameReader {
   #pending: Buffer = EMPTY;
 

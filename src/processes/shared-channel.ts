@@ -16,7 +16,6 @@
  * Each thread of a process has its own channels (a proxy used from two threads is two
  * client threads to the owner, as two threads are two owners of an RLock).
  */
-import { execFileSync } from "node:child_process";
 import { closeSync, constants, open, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -24,7 +23,7 @@ import { currentIdent } from "../core/identity.js";
 import { beforeThreadEnd } from "../core/thread-end.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
-import { acceptPath, claimFifos, type Registration } from "./manager-server.js";
+import { acceptPath, claimFifos, makeFifos, type FifoPaths, type Registration } from "./manager-server.js";
 import { CANCEL, CONFIRM, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
 import { SPIN_MS, readWithin, writeNow } from "./spin-read.js";
@@ -65,18 +64,15 @@ export class Channel {
   constructor(address: string, ownerPid: number) {
     this.#address = address;
     this.#ownerPid = ownerPid;
-    const base = join(address, `c-${process.pid}-${currentIdent}-${++channelCount}`);
-    const claimed = claimFifos(address, base);
-    const registration: Registration = claimed !== undefined
-      ? { pid: process.pid, thread: currentIdent, ...claimed, dir: base }
-      : { pid: process.pid, thread: currentIdent, req: `${base}.req`, srep: `${base}.srep`, arep: `${base}.arep`, ack: `${base}.ack` };
-    if (claimed === undefined) {
-      try {
-        execFileSync("mkfifo", ["-m", "600", registration.req, registration.srep, registration.arep, registration.ack]);
-      } catch (error) {
-        throw this.#gone(error);
-      }
+    const dir = join(address, `c-${process.pid}-${currentIdent}-${++channelCount}`);
+    const claimed = claimFifos(address, dir);
+    let fifos: FifoPaths;
+    try {
+      fifos = claimed ?? makeFifos(dir);
+    } catch (error) {
+      throw this.#gone(error);
     }
+    const registration: Registration = { pid: process.pid, thread: currentIdent, ...fifos, dir, fromStock: claimed !== undefined };
     this.#srepPath = registration.srep;
     this.#arepPath = registration.arep;
     // O_RDWR: opening does not wait for the agent, and this is the FIFO's only writer, so
