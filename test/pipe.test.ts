@@ -4,6 +4,7 @@
  * an end passed to a Process in args works there.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { EOFError, MainThreadBlockingError, Pipe, Process, RuntimeError, TimeoutError, ValueError, type Connection } from "weft-threads";
 
@@ -104,6 +105,23 @@ test("two children talk through a Pipe whose ends were sent to each", T, async (
   assert.deepEqual(await result.recv(), { greeting: "from the sender" });
   await Promise.all([sender.join(), receiver.join()]);
   assert.deepEqual([sender.exitCode, receiver.exitCode], [0, 0]);
+});
+
+test("what a child sent before it exited is read even when a send to it failed first", T, async () => {
+  const [here, there] = Pipe();
+  const p = new Process({ target: (conn: Connection) => conn.send("last words"), args: [there] });
+  p.start();
+  // Hold this event loop until the child is a zombie, so its words are still unread here
+  // when the send below meets the closed socket.
+  const stat = `/proc/${p.pid}/stat`;
+  const until = Date.now() + 20_000;
+  while (!/^\d+ \(.*\) Z/.test(readFileSync(stat, "utf8")) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  assert.match(readFileSync(stat, "utf8"), /^\d+ \(.*\) Z/, "the child did not exit within 20 s");
+  assert.throws(() => here.send("too late"), EOFError);
+  assert.equal(await here.recv(), "last words");
+  await assert.rejects(here.recv(), EOFError);
+  await p.join();
+  assert.equal(p.exitCode, 0);
 });
 
 test("send(): a Connection inside a message is a TypeError naming its path (it travels in a Process's args only); nothing is sent", T, async () => {

@@ -29,6 +29,7 @@ export class Link {
   readonly #onClose: () => void;
   #buffered: Buffer = Buffer.alloc(0);
   #closed = false;
+  #peerGone = false;
   readonly #scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(socket: Socket, onFrame: (kind: number, dest: number, body: Buffer) => void, onClose: () => void) {
@@ -52,7 +53,7 @@ export class Link {
 
   /** Sends one frame; false if the other process is gone. */
   write(kind: number, dest: number, body?: Uint8Array): boolean {
-    if (this.#closed) return false;
+    if (this.#closed || this.#peerGone) return false;
     const length = body === undefined ? 0 : body.length;
     const frame = Buffer.allocUnsafe(HEADER + length);
     frame.writeUInt32LE(length + 5, 0);
@@ -69,7 +70,13 @@ export class Link {
           Atomics.wait(pause, 0, 0, 0.2); // the socket is full: let the reader catch up
           continue;
         }
-        if (code === "EPIPE" || code === "ECONNRESET" || code === "EBADF") {
+        if (code === "EPIPE" || code === "ECONNRESET") {
+          // The other process has gone, but what it wrote before it went may still be
+          // unread here: the read side ends the link once that is read, not this write.
+          this.#peerGone = true;
+          return false;
+        }
+        if (code === "EBADF") {
           this.#close();
           return false;
         }
