@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 const wire = (await import(new URL("../../dist/processes/manager-wire.js", import.meta.url).href)) as typeof import("../dist/processes/manager-wire.js");
-const { FrameReader, ackFrame, frame, replyFrame, requestFrame } = wire;
+const { FrameReader, SCRATCH, frame, replyFrame, requestFrame, scratchAck, scratchCall } = wire;
 
 type Request = Parameters<typeof requestFrame>[0];
 type Reply = Parameters<typeof replyFrame>[0];
@@ -26,7 +26,7 @@ test("wire: calls and replies of primitives come back exactly, however the bytes
   const requests: Request[] = primitives.map((value, i) => [i + 1, 3, "put", [value, undefined], 0]);
   requests.push([7, 2, "acquire", [], 1], [0, 9, "#cancel", [], 0], [8, 1, "notify", [3], 0]);
   const replies: Reply[] = primitives.map((value, i) => [i + 1, 0, value]);
-  const bytes = Buffer.concat([...requests.map(requestFrame), ...replies.map(replyFrame), ackFrame(42)]);
+  const bytes = Buffer.concat([...requests.map(requestFrame), ...replies.map(replyFrame), Buffer.copyBytesFrom(SCRATCH, 0, scratchAck(42))]);
   for (const split of [1, 3, 7, 64, bytes.length]) {
     const got = readAll(bytes, split);
     assert.equal(got.length, requests.length + replies.length + 1, `split ${split}`);
@@ -46,6 +46,7 @@ test("wire: primitive calls and replies skip the serializer; anything else keeps
   const fallbacks: Request[] = [
     [1, 1, "put", [{ a: 1 }], 0], // an object
     [1, 1, "put", ["x".repeat(70_000)], 0], // a string too long for a short frame
+    [1, 1, "put", ["é".repeat(10_000)], 0], // a string short enough, but more bytes than the scratch buffer holds
     [2, 1, "put", [10n], 0], // a bigint
     [3, 1, "acquire", [], 1, "the-object-id"], // a handle's first use names the object
     [4, 1, "toArray", [], 1], // a method without a short code
@@ -54,6 +55,11 @@ test("wire: primitive calls and replies skip the serializer; anything else keeps
     assert.deepEqual(requestFrame(request), frame(request), String(request[2]));
     assert.deepEqual(readAll(requestFrame(request), 4096), [request]);
   }
+  // A call written straight from the scratch buffer is the frame requestFrame makes.
+  const call: Request = [9, 4, "put", [12.5, "text"], 0];
+  const length = scratchCall(...(call as [number, number, string, unknown[], 0]));
+  assert.deepEqual(Buffer.copyBytesFrom(SCRATCH, 0, length), requestFrame(call));
+  assert.equal(scratchCall(1, 1, "put", [{ a: 1 }], 0), -1);
   const lease: Reply = [5, 2, [7, 1, 2, 3]];
   assert.deepEqual(replyFrame(lease), frame(lease));
   const failed: Reply = [6, 1, { name: "ValueError", message: "no" }];

@@ -29,7 +29,7 @@ export type Request = [call: number, handle: number, method: string, args: unkno
 export const enum Status {
   Ok = 0,
   Failed = 1,
-  /** Ok, and the value is a lease of queue items `[firstDeliveryId, ...items]`: the caller acknowledges each ({@link ackFrame}). */
+  /** Ok, and the value is a lease of queue items `[firstDeliveryId, ...items]`: the caller acknowledges each ({@link scratchAck}). */
   OkAck = 2,
 }
 
@@ -94,84 +94,116 @@ function primitiveSize(value: unknown): number {
   }
 }
 
-function writePrimitive(out: Buffer, at: number, value: unknown): number {
-  if (value === undefined) return out.writeUInt8(Tag.Undefined, at);
-  if (value === null) return out.writeUInt8(Tag.Null, at);
-  if (value === true) return out.writeUInt8(Tag.True, at);
-  if (value === false) return out.writeUInt8(Tag.False, at);
-  if (typeof value === "number") return out.writeDoubleLE(value, out.writeUInt8(Tag.Number, at));
-  const text = value as string;
-  const start = out.writeUInt8(Tag.String, at) + 4;
-  const length = out.write(text, start, "utf8");
-  out.writeUInt32LE(length, start - 4);
-  return start + length;
+/**
+ * This thread's buffer for the frame being made. A frame that goes out at once with
+ * `writeSync` (a call, an acknowledgement) is made here and written from here, with no
+ * allocation; one that waits (in an outbox, a stream) is copied out. Its numbers are set
+ * through a DataView, whose setters are builtins, where Buffer's are JavaScript that a
+ * fresh process runs unoptimized for its first thousands of calls (BENCHMARKS.md).
+ */
+export const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
+const VIEW = new DataView(SCRATCH.buffer, SCRATCH.byteOffset, SCRATCH.length);
+
+function writePrimitive(at: number, value: unknown): number {
+  if (value === undefined) VIEW.setUint8(at, Tag.Undefined);
+  else if (value === null) VIEW.setUint8(at, Tag.Null);
+  else if (value === true) VIEW.setUint8(at, Tag.True);
+  else if (value === false) VIEW.setUint8(at, Tag.False);
+  else if (typeof value === "number") {
+    VIEW.setUint8(at, Tag.Number);
+    VIEW.setFloat64(at + 1, value, true);
+    return at + 9;
+  } else {
+    VIEW.setUint8(at, Tag.String);
+    const length = SCRATCH.write(value as string, at + 5, "utf8");
+    VIEW.setUint32(at + 1, length, true);
+    return at + 5 + length;
+  }
+  return at + 1;
 }
 
-function readPrimitive(data: Buffer, at: number): [value: unknown, next: number] {
-  switch (data.readUInt8(at) as Tag) {
+/** Where the primitive {@link readPrimitive} read last ends (a variable, not a pair per value). */
+let primitiveEnd = 0;
+
+function readPrimitive(data: Buffer, at: number): unknown {
+  switch (data[at] as Tag) {
     case Tag.Undefined:
-      return [undefined, at + 1];
+      primitiveEnd = at + 1;
+      return undefined;
     case Tag.Null:
-      return [null, at + 1];
+      primitiveEnd = at + 1;
+      return null;
     case Tag.True:
-      return [true, at + 1];
+      primitiveEnd = at + 1;
+      return true;
     case Tag.False:
-      return [false, at + 1];
+      primitiveEnd = at + 1;
+      return false;
     case Tag.Number:
-      return [data.readDoubleLE(at + 1), at + 9];
+      primitiveEnd = at + 9;
+      return data.readDoubleLE(at + 1);
     case Tag.String: {
       const length = data.readUInt32LE(at + 1);
-      return [data.toString("utf8", at + 5, at + 5 + length), at + 5 + length];
+      primitiveEnd = at + 5 + length;
+      return data.toString("utf8", at + 5, primitiveEnd);
     }
     default:
-      throw new Error(`weft: a malformed frame from another process (value tag ${data.readUInt8(at)})`);
+      throw new Error(`weft: a malformed frame from another process (value tag ${data[at]})`);
   }
 }
 
-export function ackFrame(id: number): Buffer {
-  const out = Buffer.allocUnsafe(8);
-  out.writeUInt32LE(ACK_FRAME, 0);
-  out.writeUInt32LE(id >>> 0, 4);
-  return out;
+/** Makes the acknowledgement of delivery `id` in {@link SCRATCH}; its length. */
+export function scratchAck(id: number): number {
+  VIEW.setUint32(0, ACK_FRAME, true);
+  VIEW.setUint32(4, id >>> 0, true);
+  return 8;
 }
 
-/** A frame for a call: a CALL frame where it can be one. */
-export function requestFrame(request: Request): Buffer {
-  const [call, handle, method, args, route, id] = request;
+/**
+ * Makes the CALL frame of a call in {@link SCRATCH}: its length, or -1 where the call
+ * cannot be one (a method outside METHODS, an argument that is no primitive, more than
+ * the buffer holds), which then goes as {@link frame}.
+ */
+export function scratchCall(call: number, handle: number, method: string, args: unknown[], route: Route): number {
   const code = METHOD_CODES.get(method);
-  if (code === undefined || id !== undefined || !fitsU32(call) || !fitsU32(handle) || args.length > 0xff) return frame(request);
+  if (code === undefined || !fitsU32(call) || !fitsU32(handle) || args.length > 0xff) return -1;
   let size = 12;
-  for (const arg of args) {
-    const bytes = primitiveSize(arg);
-    if (bytes < 0) return frame(request);
+  for (let i = 0; i < args.length; i++) {
+    const bytes = primitiveSize(args[i]);
+    if (bytes < 0) return -1;
     size += bytes;
   }
-  const out = Buffer.allocUnsafe(8 + size);
-  out.writeUInt32LE(CALL_FRAME, 0);
-  out.writeUInt32LE(size, 4);
-  out.writeUInt32LE(call, 8);
-  out.writeUInt32LE(handle, 12);
-  out.writeUInt8(code, 16);
-  out.writeUInt8(route, 17);
-  out.writeUInt8(args.length, 18);
-  out.writeUInt8(0, 19);
+  if (8 + size > SCRATCH.length) return -1;
+  VIEW.setUint32(0, CALL_FRAME, true);
+  VIEW.setUint32(4, size, true);
+  VIEW.setUint32(8, call, true);
+  VIEW.setUint32(12, handle, true);
+  VIEW.setUint8(16, code);
+  VIEW.setUint8(17, route);
+  VIEW.setUint8(18, args.length);
+  VIEW.setUint8(19, 0);
   let at = 20;
-  for (const arg of args) at = writePrimitive(out, at, arg);
-  return out;
+  for (let i = 0; i < args.length; i++) at = writePrimitive(at, args[i]);
+  return at;
 }
 
-/** A frame for an answer: a REPLY frame where it can be one. */
+/** A frame for a call, of its own: a CALL frame where it can be one. */
+export function requestFrame(request: Request): Buffer {
+  const [call, handle, method, args, route, id] = request;
+  const length = id === undefined ? scratchCall(call, handle, method, args, route) : -1;
+  return length < 0 ? frame(request) : Buffer.copyBytesFrom(SCRATCH, 0, length);
+}
+
+/** A frame for an answer, of its own: a REPLY frame where it can be one. */
 export function replyFrame(reply: Reply): Buffer {
   const [call, status, value] = reply;
   const bytes = status === Status.OkAck || !fitsU32(call) ? -1 : primitiveSize(value);
-  if (bytes < 0) return frame(reply);
-  const out = Buffer.allocUnsafe(16 + bytes);
-  out.writeUInt32LE(REPLY_FRAME, 0);
-  out.writeUInt32LE(8 + bytes, 4);
-  out.writeUInt32LE(call, 8);
-  out.writeUInt32LE(status, 12);
-  writePrimitive(out, 16, value);
-  return out;
+  if (bytes < 0 || 16 + bytes > SCRATCH.length) return frame(reply);
+  VIEW.setUint32(0, REPLY_FRAME, true);
+  VIEW.setUint32(4, 8 + bytes, true);
+  VIEW.setUint32(8, call, true);
+  VIEW.setUint32(12, status, true);
+  return Buffer.copyBytesFrom(SCRATCH, 0, writePrimitive(16, value));
 }
 
 function fitsU32(n: number): boolean {
@@ -182,15 +214,14 @@ function readCall(data: Buffer, at: number): Request {
   const argc = data.readUInt8(at + 18);
   const args: unknown[] = [];
   for (let i = 0, next = at + 20; i < argc; i++) {
-    const [value, after] = readPrimitive(data, next);
-    args.push(value);
-    next = after;
+    args.push(readPrimitive(data, next));
+    next = primitiveEnd;
   }
   return [data.readUInt32LE(at + 8), data.readUInt32LE(at + 12), METHODS[data.readUInt8(at + 16)], args, data.readUInt8(at + 17) as Route];
 }
 
 function readReply(data: Buffer, at: number): Reply {
-  return [data.readUInt32LE(at + 8), data.readUInt32LE(at + 12) as Status, readPrimitive(data, at + 16)[0]];
+  return [data.readUInt32LE(at + 8), data.readUInt32LE(at + 12) as Status, readPrimitive(data, at + 16)];
 }
 
 /** A frame for `message`: its length, then its bytes. */

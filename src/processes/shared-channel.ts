@@ -24,7 +24,7 @@ import { beforeThreadEnd } from "../core/thread-end.js";
 import { RuntimeError } from "../core/errors.js";
 import { decodeError, type EncodedError } from "../transport/errors.js";
 import { acceptPath, claimFifos, makeFifos, type FifoPaths, type Registration } from "./manager-server.js";
-import { CANCEL, CONFIRM, FrameReader, Route, Status, ackFrame, requestFrame, type Reply, type Request } from "./manager-wire.js";
+import { CANCEL, CONFIRM, FrameReader, Route, SCRATCH, Status, requestFrame, scratchAck, scratchCall, type Reply, type Request } from "./manager-wire.js";
 import { decodeInProcess } from "./shared-encode.js";
 import { SPIN_MS, readWithin, writeNow } from "./spin-read.js";
 import { deserialize } from "node:v8";
@@ -185,6 +185,14 @@ export class Channel {
 
   #send(call: number, id: string, method: string, args: unknown[], route: Route): void {
     if (this.#closed !== undefined) throw this.#closed;
+    // The common call (a known object, primitive arguments, nothing coalesced before it)
+    // is made in the scratch buffer and written from there: a producer's loop allocates
+    // nothing per put.
+    const handle = this.#handles.get(id);
+    if (handle !== undefined && this.#outbox.length === 0) {
+      const length = scratchCall(call, handle, method, args, route);
+      if (length >= 0) return this.#writeAll(SCRATCH, length);
+    }
     this.#write(this.#request(call, id, method, args, route));
   }
 
@@ -205,8 +213,8 @@ export class Channel {
     }
   }
 
-  #writeAll(bytes: Buffer): void {
-    for (let done = 0; done < bytes.length; ) done += writeSync(this.#req, bytes, done, bytes.length - done);
+  #writeAll(bytes: Buffer, length = bytes.length): void {
+    for (let done = 0; done < length; ) done += writeSync(this.#req, bytes, done, length - done);
   }
 
   #outcome(call: number, status: Status, value: unknown): unknown {
@@ -223,12 +231,12 @@ export class Channel {
    */
   ack(delivery: number): void {
     if (this.#closed !== undefined) throw this.#closed;
-    const frame = ackFrame(delivery);
+    const length = scratchAck(delivery);
     // Eight bytes, below PIPE_BUF: written whole or not at all. Where it is not (the FIFO
     // is full), the request FIFO takes it, which the agent always reads.
-    if (writeNow(this.#ack, frame) === frame.length) return;
+    if (writeNow(this.#ack, SCRATCH, length) === length) return;
     if (this.#outbox.length > 0) this.#flush();
-    this.#writeAll(frame);
+    this.#writeAll(SCRATCH, length);
   }
 
   /** Reads one answer from the sync FIFO, blocking; reads as much as is there, keeping the rest for the next answer. */

@@ -44,9 +44,9 @@ export function readWithin(fd: number, into: Buffer, ms: number): number {
  * or on any failure (which the caller's fallback, a stream or a blocking write, then
  * meets and reports).
  */
-export function writeNow(fd: number, bytes: Buffer): number {
+export function writeNow(fd: number, bytes: Buffer, length = bytes.length): number {
   try {
-    return writeSync(fd, bytes);
+    return writeSync(fd, bytes, 0, length);
   } catch {
     return 0;
   }
