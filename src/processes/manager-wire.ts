@@ -56,7 +56,7 @@ export const CONFIRM = "#confirm";
  *
  * `size` counts the bytes after it. A primitive is a tag byte, then a float64 (number) or
  * a u32 byte count and UTF-8 (string). Everything else (objects, bigints, shared-object
- * descriptors, leases) goes through `v8.serialize`. An acknowledgement is a consumer's
+ * descriptors, leases, a frame larger than {@link SCRATCH}) goes through `v8.serialize`. An acknowledgement is a consumer's
  * most frequent frame; a lock loop's and a producer's are CALL frames, their answers REPLY.
  */
 const ACK_FRAME = 0xffffffff;
