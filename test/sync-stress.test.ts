@@ -425,7 +425,9 @@ test("stress: a fair Lock starves no thread", T, async () => {
   };
   const running = runThreads(4, worker, lock, stop, counts, start);
   await start.wait();
-  await delay(100); // warm-up: every thread is queued by now
+  // Warm-up: until every thread has had the lock once (a loaded box may start one late).
+  for (const until = Date.now() + 20_000; Math.min(...counts.array) === 0 && Date.now() < until; ) await delay(20);
+  assert.ok(Math.min(...counts.array) > 0, `a thread never got the lock in 20 s: ${[...counts.array]}`);
   // Measure in slices: every thread must get the lock in every slice. A slice is 100 ms and
   // at least SLICE_MIN acquisitions in all: a loaded box can stall every thread for a while,
   // and a slice in which the lock barely moved says nothing about who it went to.
@@ -445,7 +447,13 @@ test("stress: a fair Lock starves no thread", T, async () => {
   stop.value = 1;
   await running;
   const total = slices.reduce((sum, slice) => sum.map((n, t) => n + slice[t]), [0, 0, 0, 0]);
-  for (const slice of slices) assert.ok(Math.min(...slice) > 0, `a thread went a whole slice without the lock: ${slice} (slices: ${JSON.stringify(slices)})`);
+  // A thread that the OS leaves unscheduled for a whole slice gets nothing in it (seen once,
+  // with four busy loops beside the suite); a lock that lets a thread barge leaves the others
+  // without it slice after slice. So a thread may miss one slice in five, no more.
+  for (let t = 0; t < 4; t++) {
+    const missed = slices.filter((slice) => slice[t] === 0).length;
+    assert.ok(missed <= Math.floor(slices.length / 5), `thread ${t} went ${missed} whole slices without the lock (slices: ${JSON.stringify(slices)})`);
+  }
   // Parked waiters are served in arrival order; threads that spin (or that the OS has not
   // scheduled: 4 busy threads share 2 cores here) are not queued yet, so shares vary some.
   // (An OS that leaves a thread unscheduled for a while, as a loaded box does, skews totals
