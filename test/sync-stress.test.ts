@@ -448,7 +448,7 @@ test("stress: a fair Lock starves no thread", T, async () => {
   await running;
   const total = slices.reduce((sum, slice) => sum.map((n, t) => n + slice[t]), [0, 0, 0, 0]);
   // A thread that the OS leaves unscheduled for a whole slice gets nothing in it (seen once,
-  // with four busy loops beside the suite); a lock that lets a thread barge leaves the others
+  // with three busy loops beside the suite); a lock that lets a thread barge leaves the others
   // without it slice after slice. So a thread may miss one slice in five, no more.
   for (let t = 0; t < 4; t++) {
     const missed = slices.filter((slice) => slice[t] === 0).length;
