@@ -11,6 +11,7 @@
  * Scale with WEFT_STRESS (a multiplier, default 1).
  */
 import assert from "node:assert/strict";
+import { until } from "./helpers/common.js";
 import { cellsOf } from "./helpers/internals.js";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -426,9 +427,8 @@ test("stress: a fair Lock starves no thread", T, async () => {
   const running = runThreads(4, worker, lock, stop, counts, start);
   await start.wait();
   // Warm-up: until every thread has had the lock once (a loaded box may start one late).
-  for (const until = Date.now() + 20_000; Math.min(...counts.array) === 0 && Date.now() < until; ) await delay(20);
-  assert.ok(Math.min(...counts.array) > 0, `a thread never got the lock in 20 s: ${[...counts.array]}`);
-  // Measure in slices: every thread must get the lock in every slice. A slice is 100 ms and
+  await until(() => Math.min(...counts.array) > 0, "every thread to have had the lock once", { every: 20 });
+  // Measure in slices, in which every thread must get the lock (see below). A slice is 100 ms and
   // at least SLICE_MIN acquisitions in all: a loaded box can stall every thread for a while,
   // and a slice in which the lock barely moved says nothing about who it went to.
   const SLICE_MIN = 40;
